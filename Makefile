@@ -1,0 +1,72 @@
+# The single entry point. `make run` and `make test` are the README's two commands.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+VENV_PY := $(VENV)/bin/python
+# The local cluster's runtime directory (certificates, data, logs, kubeconfig) and binary cache.
+JOURNEYS_CACHE_DIR ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/journeys
+export JOURNEYS_CACHE_DIR
+LOCAL_KUBECONFIG := $(JOURNEYS_CACHE_DIR)/cluster/kubeconfig
+# An explicitly configured cluster wins; otherwise the local cluster is started and used.
+CLUSTER_KUBECONFIG := $(or $(KUBECONFIG),$(LOCAL_KUBECONFIG))
+KUBECTL := $(JOURNEYS_CACHE_DIR)/bin/kubectl
+PYTEST_ARGS ?=
+
+.PHONY: help
+help: ## Show the targets.
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+$(VENV_PY): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed: install it and run make again, or set PYTHON=/path/to/python3.11")'
+	$(PYTHON) -m venv $(VENV)
+	$(VENV_PY) -m pip install --quiet --upgrade pip
+	$(VENV_PY) -m pip install --quiet -e '.[dev]'
+	@touch $(VENV_PY)
+
+.PHONY: venv
+venv: $(VENV_PY) ## Create the virtual environment and install the project with its dev tools.
+
+.PHONY: binaries
+binaries: ## Build the local cluster's binaries into the cache (reused when present).
+	$(PYTHON) hack/cluster.py build
+
+.PHONY: cluster-up
+cluster-up: ## Start the local cluster (idempotent); prints `export KUBECONFIG=...`.
+	$(PYTHON) hack/cluster.py up
+
+.PHONY: cluster-down
+cluster-down: ## Stop every process of the local cluster.
+	$(PYTHON) hack/cluster.py down
+
+# Start the local cluster only when no cluster is configured through KUBECONFIG.
+.PHONY: cluster
+cluster:
+	@if [ -z "$(KUBECONFIG)" ]; then $(PYTHON) hack/cluster.py up; else echo "Using the configured cluster: KUBECONFIG=$(KUBECONFIG)"; fi
+
+.PHONY: crds
+crds: $(VENV_PY) ## Regenerate crds/ from the pydantic models.
+	$(VENV_PY) -m journeys.api.crds --write crds/
+
+.PHONY: install-crds
+install-crds: cluster $(VENV_PY)
+	KUBECONFIG=$(CLUSTER_KUBECONFIG) $(VENV_PY) hack/install_crds.py crds/
+
+.PHONY: run
+run: $(VENV_PY) install-crds ## Set everything up and run the operator in the foreground.
+	KUBECONFIG=$(CLUSTER_KUBECONFIG) $(VENV)/bin/journeys-operator --dev
+
+.PHONY: lint
+lint: $(VENV_PY) ## ruff and mypy.
+	$(VENV)/bin/ruff check operator tests hack
+	$(VENV)/bin/ruff format --check operator tests hack
+	$(VENV)/bin/mypy
+
+.PHONY: unit
+unit: $(VENV_PY) ## Unit tests only (no cluster).
+	$(VENV)/bin/pytest tests/unit $(PYTEST_ARGS)
+
+.PHONY: test
+test: $(VENV_PY) install-crds ## Set everything up and run all unit and integration tests.
+	KUBECONFIG=$(CLUSTER_KUBECONFIG) $(VENV)/bin/pytest tests $(PYTEST_ARGS)

@@ -1,0 +1,131 @@
+"""Journey reconciler: status, Events, supersession, and handing participants their work."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import kopf
+from pydantic import ValidationError
+
+from journeys.api.models import (
+    JOURNEY_PLURAL,
+    Journey,
+    JourneyPhase,
+    JourneyState,
+    ParticipantPhase,
+)
+from journeys.controllers.state import Key, OperatorState, as_body
+from journeys.core.jobs import journey_family
+from journeys.core.journey_plan import JourneyPlan, plan_journey
+from journeys.core.participants import IN_FLIGHT_PHASES, JourneyFacts
+from journeys.runtime.kube import Kube
+from journeys.runtime.workqueue import WorkQueue
+
+logger = logging.getLogger(__name__)
+
+
+class JourneyReconciler:
+    """Brings one journey's status up to date and queues the participants that need action."""
+
+    def __init__(
+        self,
+        state: OperatorState,
+        kube: Kube,
+        journeys: WorkQueue[Key],
+        participants: WorkQueue[Key],
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._state = state
+        self._kube = kube
+        self._journeys = journeys
+        self._participants = participants
+        self._now = now
+
+    def facts(self, key: Key) -> JourneyFacts | None:
+        """The journey's facts for participant decisions, planning it now if never planned."""
+        cached = self._state.journey_facts.get(key)
+        if cached is not None:
+            return cached
+        plan = self._plan(key)
+        return plan.facts if plan else None
+
+    def _plan(self, key: Key) -> JourneyPlan | None:
+        body = self._state.journey_body(key)
+        if body is None:
+            return None
+        journey = Journey.model_validate(body)
+        views = self._state.participants_of(key)
+        plan = plan_journey(
+            journey,
+            [self._state.phase_of(v) for v in views],
+            self._now(),
+            superseded_by=self._newer_live_version(journey),
+            stalled=self._state.stalled.get(key),
+        )
+        self._state.journey_facts[key] = plan.facts
+        if plan.facts.phase != JourneyPhase.LIVE or plan.facts.halting:
+            self._state.closed.add(key)
+        return plan
+
+    async def __call__(self, key: Key) -> None:
+        body = self._state.journey_body(key)
+        if body is None:
+            self._state.forget_journey(key)
+            return
+        try:
+            plan = self._plan(key)
+        except (ValidationError, ValueError) as error:
+            await self._report_stalled(key, body, error)
+            return
+        assert plan is not None
+        self._queue_participants(key, plan)
+        await self._write_status(key, body, plan)
+        if plan.requeue_at is not None:
+            delay = (plan.requeue_at - self._now()).total_seconds()
+            self._journeys.add(key, max(delay, 0.0) + 0.05)
+        if plan.facts.phase == JourneyPhase.LIVE:
+            self._queue_older_versions(key, body)
+
+    def _queue_participants(self, key: Key, plan: JourneyPlan) -> None:
+        """Pending ones need admitting or rejecting; Active ones need halting when halting."""
+        for view in self._state.participants_of(key):
+            phase = self._state.phase_of(view)
+            if phase == ParticipantPhase.PENDING or (
+                plan.facts.halting and phase in IN_FLIGHT_PHASES
+            ):
+                self._participants.add(view.key)
+
+    async def _write_status(self, key: Key, body: dict[str, Any], plan: JourneyPlan) -> None:
+        new = plan.status.model_dump(mode="json", by_alias=True, exclude_none=True)
+        if new != (body.get("status") or {}):
+            await self._kube.patch_status(JOURNEY_PLURAL, key[0], key[1], new)
+        for transition in plan.transitions:
+            post = kopf.warn if transition.warning else kopf.info
+            post(as_body(body), reason=transition.reason, message=transition.message)
+
+    async def _report_stalled(self, key: Key, body: dict[str, Any], error: Exception) -> None:
+        message = f"the journey cannot be reconciled: {error}"
+        self._state.stalled[key] = message
+        kopf.warn(as_body(body), reason="Stalled", message=message)
+        logger.warning("%s/%s: %s", key[0], key[1], message)
+
+    def _newer_live_version(self, journey: Journey) -> str | None:
+        """The newest version of the family above this one that is live, if any."""
+        namespace = journey.metadata.namespace or ""
+        newer = [
+            member
+            for member in self._state.family_members(namespace, journey_family(journey))
+            if member.version > journey.spec.version
+            and member.state == JourneyState.LIVE
+            and member.phase in (None, JourneyPhase.LIVE)
+        ]
+        return max(newer, key=lambda m: m.version).name if newer else None
+
+    def _queue_older_versions(self, key: Key, body: dict[str, Any]) -> None:
+        journey = Journey.model_validate(body)
+        for member in self._state.family_members(key[0], journey_family(journey)):
+            if member.version < journey.spec.version and member.phase == JourneyPhase.LIVE:
+                self._journeys.add((key[0], member.name))

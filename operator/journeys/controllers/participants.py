@@ -1,0 +1,214 @@
+"""Participant reconciler: read what the operator knows, ask the core, apply its one action."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import kopf
+
+from journeys.api.models import (
+    GROUP,
+    JOURNEY_KIND,
+    PARTICIPANT_KIND,
+    PARTICIPANT_PLURAL,
+    VERSION,
+    HaltPolicy,
+    Journey,
+    JourneyPhase,
+    ObjectMeta,
+    Participant,
+    ParticipantPhase,
+    ParticipantSpec,
+)
+from journeys.controllers.state import Key, OperatorState, ParticipantView, as_body
+from journeys.core.jobs import build_job, journey_family, owner_reference
+from journeys.core.participants import (
+    ActionKind,
+    JourneyFacts,
+    ParticipantAction,
+    decide_participant,
+    entry_refusal,
+)
+from journeys.runtime.kube import Kube
+
+logger = logging.getLogger(__name__)
+
+
+class ParticipantReconciler:
+    """Applies ``decide_participant`` to one participant at a time (the queue serialises keys)."""
+
+    def __init__(
+        self,
+        state: OperatorState,
+        kube: Kube,
+        journey_facts: Callable[[Key], JourneyFacts | None],
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._state = state
+        self._kube = kube
+        self._journey_facts = journey_facts
+        self._now = now
+
+    async def __call__(self, key: Key) -> None:
+        view = self._state.participant(key)
+        if view is None:
+            self._state.forget_participant(key)
+            return
+        journey_key = (view.namespace, view.journey)
+        body = self._state.journey_body(journey_key)
+        facts = self._journey_facts(journey_key) if body is not None else None
+        phase = self._state.phase_of(view)
+        job = self._state.job(key)
+        action = decide_participant(phase, facts, job)
+        if action.kind == ActionKind.ADMIT:
+            assert facts is not None and body is not None
+            journey = Journey.model_validate(body)
+            action = self._entry_check(view, journey, facts) or action
+        await self._apply(view, action, body)
+
+    def _entry_check(
+        self, view: ParticipantView, journey: Journey, facts: JourneyFacts
+    ) -> ParticipantAction | None:
+        """Capacity and one version per profile, from the indexes and the admissions in flight."""
+        key = (view.namespace, view.journey)
+        if key in self._state.closed:
+            facts = _not_live(facts)
+        members = self._state.family_members(view.namespace, journey_family(journey))
+        checked = JourneyFacts(
+            name=facts.name,
+            phase=facts.phase,
+            since=facts.since,
+            halting=facts.halting,
+            max_participants=facts.max_participants,
+            entered=(
+                self._state.entered_count(key, excluding=view.key)
+                if facts.max_participants is not None
+                else 0
+            ),
+            active_elsewhere=self._state.active_elsewhere(
+                view, [m.name for m in members] or [view.journey]
+            ),
+        )
+        return entry_refusal(checked)
+
+    async def _apply(
+        self, view: ParticipantView, action: ParticipantAction, body: dict[str, Any] | None
+    ) -> None:
+        kind = action.kind
+        if kind == ActionKind.NOTHING:
+            return
+        if kind == ActionKind.ADMIT:
+            assert body is not None
+            await self._admit(view, Journey.model_validate(body))
+            return
+        if kind == ActionKind.HALT:
+            assert body is not None
+            await self._halt_job(view, Journey.model_validate(body).spec.halt.policy)
+        if kind == ActionKind.WAIT and view.phase == ParticipantPhase.PENDING:
+            return  # already Pending; its journey's arrival re-queues it
+        await self._write_status(view, action)
+
+    async def _admit(self, view: ParticipantView, journey: Journey) -> None:
+        key = (view.namespace, view.journey)
+        if not view.owned:
+            await self._kube.patch_metadata(
+                PARTICIPANT_PLURAL,
+                view.namespace,
+                view.name,
+                {"ownerReferences": [owner_reference(JOURNEY_KIND, journey.metadata)]},
+            )
+        # From here to the create call there is no await: a close seen before this line
+        # can never be followed by a Job for this participant.
+        if key in self._state.closed:
+            refusal = entry_refusal(_not_live(self._journey_facts(key)))
+            assert refusal is not None
+            await self._write_status(view, refusal)
+            return
+        self._state.admitting[view.key] = view
+        try:
+            await self._kube.create_job(build_job(journey, _participant(view)))
+            self._state.jobs_created.add(view.key)
+            await self._write_status(
+                view,
+                ParticipantAction(
+                    ActionKind.ADMIT,
+                    ParticipantPhase.ACTIVE,
+                    None,
+                    f"entered journey {journey.metadata.name}",
+                ),
+                job=view.name,
+                entered=True,
+            )
+        finally:
+            self._state.admitting.pop(view.key, None)
+
+    async def _halt_job(self, view: ParticipantView, policy: HaltPolicy) -> None:
+        if policy == HaltPolicy.DELETE:
+            await self._kube.delete_job(view.namespace, view.name)
+        else:
+            await self._kube.suspend_job(view.namespace, view.name)
+
+    async def _write_status(
+        self,
+        view: ParticipantView,
+        action: ParticipantAction,
+        job: str | None = None,
+        entered: bool = False,
+    ) -> None:
+        assert action.phase is not None
+        now = _timestamp(self._now())
+        status: dict[str, Any] = {
+            "phase": action.phase.value,
+            "reason": action.reason.value if action.reason else "Admitted",
+            "message": action.message,
+        }
+        if job:
+            status["job"] = job
+        if entered or action.kind == ActionKind.MARK_ACTIVE:
+            status["enteredAt"] = now
+            status["job"] = view.name
+        if action.phase in {
+            ParticipantPhase.COMPLETED,
+            ParticipantPhase.FAILED,
+            ParticipantPhase.HALTED,
+        }:
+            status["exitedAt"] = now
+        await self._kube.patch_status(PARTICIPANT_PLURAL, view.namespace, view.name, status)
+        self._state.remember_phase(view.key, action.phase)
+        if action.kind == ActionKind.REJECT:
+            kopf.warn(as_body(_reference(view)), reason=status["reason"], message=action.message)
+
+
+def _not_live(facts: JourneyFacts | None) -> JourneyFacts:
+    """Facts for a journey this process saw close, even if its cached facts lag behind."""
+    assert facts is not None
+    if facts.phase != JourneyPhase.LIVE:
+        return facts
+    return JourneyFacts(name=facts.name, phase=JourneyPhase.CLOSED, since=facts.since)
+
+
+def _participant(view: ParticipantView) -> Participant:
+    return Participant(
+        api_version=f"{GROUP}/{VERSION}",
+        kind=PARTICIPANT_KIND,
+        metadata=ObjectMeta(name=view.name, namespace=view.namespace, uid=view.uid),
+        spec=ParticipantSpec(
+            journey=view.journey, profile=view.profile, attributes=dict(view.attributes)
+        ),
+    )
+
+
+def _reference(view: ParticipantView) -> dict[str, Any]:
+    """Enough of the object for Kopf to post an Event about it."""
+    return {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": PARTICIPANT_KIND,
+        "metadata": {"name": view.name, "namespace": view.namespace, "uid": view.uid},
+    }
+
+
+def _timestamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,182 @@
+"""What the operator knows between events: Kopf's indexes plus its own writes.
+
+Kopf indexes are filled from watches before any handler runs, so they are the operator's view
+of the cluster without listing. They lag our own writes by one watch event, so the state also
+remembers what this process wrote (read-your-writes) and which journeys it has seen close:
+once a journey is in ``closed``, no Job is ever created for it again by this process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol, cast
+
+import kopf
+
+from journeys.api.models import JourneyPhase, JourneyState, ParticipantPhase
+from journeys.core.participants import (
+    ENTERED_PHASES,
+    FINAL_PARTICIPANT_PHASES,
+    JobFacts,
+    JourneyFacts,
+)
+
+Key = tuple[str, str]  # (namespace, name)
+
+_PHASE_ORDER = {
+    ParticipantPhase.PENDING: 0,
+    ParticipantPhase.ACTIVE: 1,
+}
+
+
+class Index(Protocol):
+    """The part of ``kopf.Index`` used here: key -> the values of every object under it."""
+
+    def get(self, key: Any, default: Any = None) -> Any: ...
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ParticipantView:
+    """The slice of a Participant the operator needs, small enough to index thousands."""
+
+    namespace: str
+    name: str
+    uid: str
+    journey: str
+    profile: str
+    phase: ParticipantPhase
+    attributes: Mapping[str, str]
+    owned: bool  # has an owner reference to its journey
+
+    @property
+    def key(self) -> Key:
+        return (self.namespace, self.name)
+
+
+@dataclass(frozen=True, slots=True)
+class FamilyMember:
+    name: str
+    version: int
+    state: JourneyState
+    phase: JourneyPhase | None
+
+
+@dataclass
+class Indexes:
+    """Kopf's live index objects, captured from the first handler call."""
+
+    journeys: Index  # (ns, name) -> journey body
+    family: Index  # (ns, family) -> FamilyMember
+    participants: Index  # (ns, name) -> ParticipantView
+    by_journey: Index  # (ns, journey) -> ParticipantView
+    by_profile: Index  # (ns, profile) -> ParticipantView
+    jobs: Index  # (ns, participant) -> JobFacts
+
+
+@dataclass
+class OperatorState:
+    indexes: Indexes | None = None
+    journey_facts: dict[Key, JourneyFacts] = field(default_factory=dict)
+    closed: set[Key] = field(default_factory=set)
+    #: Phases this process wrote that the index may not show yet.
+    written_phase: dict[Key, ParticipantPhase] = field(default_factory=dict)
+    #: Participants whose Job this process created or found.
+    jobs_created: set[Key] = field(default_factory=set)
+    #: Admissions decided but not yet written: they count for capacity and profile checks.
+    admitting: dict[Key, ParticipantView] = field(default_factory=dict)
+    #: Journeys whose stop or drain end is halting participants right now.
+    stalled: dict[Key, str] = field(default_factory=dict)
+
+    @property
+    def ready(self) -> Indexes:
+        assert self.indexes is not None, "indexes are captured before the queues start"
+        return self.indexes
+
+    # --- reads ------------------------------------------------------------------------------
+
+    def journey_body(self, key: Key) -> dict[str, Any] | None:
+        body: dict[str, Any] | None = _only(self.ready.journeys.get(key))
+        return body
+
+    def participant(self, key: Key) -> ParticipantView | None:
+        view: ParticipantView | None = _only(self.ready.participants.get(key))
+        return view
+
+    def participants_of(self, journey: Key) -> list[ParticipantView]:
+        return list(self.ready.by_journey.get(journey) or ())
+
+    def job(self, key: Key) -> JobFacts | None:
+        found: JobFacts | None = _only(self.ready.jobs.get(key))
+        if found is None and key in self.jobs_created:
+            return JobFacts()
+        return found
+
+    def phase_of(self, view: ParticipantView) -> ParticipantPhase:
+        """The newest phase known: our own write wins until the watch catches up with it."""
+        written = self.written_phase.get(view.key)
+        if written is None or written == view.phase or view.phase in FINAL_PARTICIPANT_PHASES:
+            return view.phase
+        if written in FINAL_PARTICIPANT_PHASES:
+            return written
+        return max(written, view.phase, key=lambda p: _PHASE_ORDER.get(p, 2))
+
+    def family_members(self, namespace: str, family: str) -> list[FamilyMember]:
+        return list(self.ready.family.get((namespace, family)) or ())
+
+    def entered_count(self, journey: Key, excluding: Key) -> int:
+        """Participants that got into ``journey`` (capacity), counting admissions in flight."""
+        entered = {
+            view.key
+            for view in self.participants_of(journey)
+            if self.phase_of(view) in ENTERED_PHASES
+        }
+        entered |= {k for k, v in self.admitting.items() if (v.namespace, v.journey) == journey}
+        entered.discard(excluding)
+        return len(entered)
+
+    def active_elsewhere(self, view: ParticipantView, family_journeys: Iterable[str]) -> str | None:
+        """The journey of the family in which this profile is already active, if any."""
+        journeys = set(family_journeys)
+        others = [
+            *(self.ready.by_profile.get((view.namespace, view.profile)) or ()),
+            *self.admitting.values(),
+        ]
+        for other in others:
+            if (
+                other.key != view.key
+                and other.profile == view.profile
+                and other.namespace == view.namespace
+                and other.journey in journeys
+                and (other.key in self.admitting or self.phase_of(other) == ParticipantPhase.ACTIVE)
+            ):
+                return str(other.journey)
+        return None
+
+    # --- writes this process made -----------------------------------------------------------
+
+    def remember_phase(self, key: Key, phase: ParticipantPhase) -> None:
+        self.written_phase[key] = phase
+
+    def forget_participant(self, key: Key) -> None:
+        self.written_phase.pop(key, None)
+        self.jobs_created.discard(key)
+        self.admitting.pop(key, None)
+
+    def forget_journey(self, key: Key) -> None:
+        self.journey_facts.pop(key, None)
+        self.stalled.pop(key, None)
+        self.closed.discard(key)
+
+
+def _only(values: Any) -> Any:
+    """An index keyed by (namespace, name) holds at most one value per key."""
+    if not values:
+        return None
+    return next(iter(values))
+
+
+def as_body(raw: dict[str, Any]) -> kopf.Body:
+    """Kopf's view of a plain object dict, for posting Events about it."""
+    return kopf.Body(cast(kopf.RawBody, raw))

@@ -1,0 +1,1 @@
+"""Pure lifecycle rules: no I/O, no Kubernetes client, exhaustively unit-tested."""

@@ -1,0 +1,176 @@
+"""Helpers for the operator's integration tests: objects, waiting, and the operator process."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from kubernetes import client
+from kubernetes.client.rest import ApiException
+
+GROUP, VERSION = "journeys.dev", "v1alpha1"
+T = TypeVar("T")
+
+
+def job_template(delay: str = "20s", fail: bool = False) -> dict[str, Any]:
+    """A Job template whose pod runs ``delay`` on the kwok node, then succeeds (or fails)."""
+    annotations = {"pod-complete.stage.kwok.x-k8s.io/delay": delay}
+    if fail:
+        annotations = {"pod-fail.stage.kwok.x-k8s.io/delay": delay}
+    return {
+        "spec": {
+            "backoffLimit": 0,
+            "template": {
+                "metadata": {"annotations": annotations},
+                "spec": {
+                    "restartPolicy": "Never",
+                    "containers": [{"name": "step", "image": "journeys/step:test"}],
+                },
+            },
+        }
+    }
+
+
+def journey_manifest(
+    name: str, version: int = 1, delay: str = "20s", **spec: Any
+) -> dict[str, Any]:
+    return {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "Journey",
+        "metadata": {"name": name},
+        "spec": {"version": version, "template": job_template(delay), **spec},
+    }
+
+
+def participant_manifest(
+    name: str, journey: str, profile: str | None = None, **attributes: str
+) -> dict[str, Any]:
+    return {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "Participant",
+        "metadata": {"name": name},
+        "spec": {"journey": journey, "profile": profile or name, "attributes": attributes},
+    }
+
+
+class Cluster:
+    """Thin synchronous access to the test cluster for assertions."""
+
+    def __init__(self, api: client.ApiClient, namespace: str) -> None:
+        self.namespace = namespace
+        self.custom = client.CustomObjectsApi(api)
+        self.batch = client.BatchV1Api(api)
+        self.core = client.CoreV1Api(api)
+
+    def create(self, manifest: dict[str, Any]) -> dict[str, Any]:
+        plural = manifest["kind"].lower() + "s"
+        return self.custom.create_namespaced_custom_object(  # type: ignore[no-any-return]
+            GROUP, VERSION, self.namespace, plural, manifest
+        )
+
+    def get(self, plural: str, name: str) -> dict[str, Any]:
+        return self.custom.get_namespaced_custom_object(  # type: ignore[no-any-return]
+            GROUP, VERSION, self.namespace, plural, name
+        )
+
+    def patch_spec(self, plural: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
+        return self.custom.patch_namespaced_custom_object(  # type: ignore[no-any-return]
+            GROUP, VERSION, self.namespace, plural, name, {"spec": spec}
+        )
+
+    def journey(self, name: str) -> dict[str, Any]:
+        return self.get("journeys", name)
+
+    def participants(self) -> list[dict[str, Any]]:
+        return self.custom.list_namespaced_custom_object(  # type: ignore[no-any-return]
+            GROUP, VERSION, self.namespace, "participants"
+        )["items"]
+
+    def phases(self) -> dict[str, str]:
+        return {
+            p["metadata"]["name"]: (p.get("status") or {}).get("phase", "")
+            for p in self.participants()
+        }
+
+    def jobs(self, journey: str | None = None) -> list[client.V1Job]:
+        selector = f"journeys.dev/journey={journey}" if journey else "journeys.dev/participant"
+        return self.batch.list_namespaced_job(  # type: ignore[no-any-return]
+            self.namespace, label_selector=selector
+        ).items
+
+    def events(self, name: str) -> list[client.CoreV1Event]:
+        return self.core.list_namespaced_event(  # type: ignore[no-any-return]
+            self.namespace, field_selector=f"involvedObject.name={name}"
+        ).items
+
+    def exists(self, plural: str, name: str) -> bool:
+        try:
+            self.get(plural, name)
+        except ApiException as error:
+            if error.status == 404:
+                return False
+            raise
+        return True
+
+
+def wait_for(
+    what: str, probe: Callable[[], T | None], timeout: float = 60.0, interval: float = 0.5
+) -> T:
+    """Poll ``probe`` until it returns something truthy; fail naming ``what`` and the last value."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = probe()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}; last value: {last!r}")
+
+
+class OperatorProcess:
+    """The real ``journeys-operator`` command in a child process, so tests can kill -9 it."""
+
+    def __init__(self, namespace: str, *extra: str) -> None:
+        self.args = [
+            sys.executable,
+            "-m",
+            "journeys",
+            "--namespace",
+            namespace,
+            "--liveness",
+            "",
+            *extra,
+        ]
+        self.log = Path(tempfile.mkstemp(prefix="journeys-operator-", suffix=".log")[1])
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> OperatorProcess:
+        with self.log.open("ab") as sink:
+            self.process = subprocess.Popen(
+                self.args, stdout=sink, stderr=subprocess.STDOUT, env=dict(os.environ)
+            )
+        return self
+
+    def kill(self) -> None:
+        """SIGKILL: no cleanup, exactly like a crashed pod."""
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
