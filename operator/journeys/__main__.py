@@ -68,6 +68,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if not args.verbose:
+        # Kopf logs every watch event it hands to a handler; at thousands of participants
+        # that drowns what matters. Warnings and errors still get through.
+        logging.getLogger("kopf.objects").setLevel(logging.WARNING)
     memo = kopf.Memo(
         manager_options=ManagerOptions(participant_concurrency=args.participant_concurrency)
     )

@@ -9,12 +9,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from journeys.api.models import JourneyPhase, JourneyState
+from journeys.api.models import JourneyPhase, JourneyState, is_legal_state_transition
 from journeys.core.lifecycle import (
     PhaseFacts,
     PhaseReason,
     decide_phase,
-    is_legal_transition,
     next_deadline,
     phase_can_follow,
     transition_refusal,
@@ -35,7 +34,7 @@ LEGAL = {
 
 @pytest.mark.parametrize(("old", "new"), list(itertools.product(JourneyState, repeat=2)))
 def test_every_state_pair(old: JourneyState, new: JourneyState) -> None:
-    assert is_legal_transition(old, new) == ((old, new) in LEGAL)
+    assert is_legal_state_transition(old, new) == ((old, new) in LEGAL)
     refusal = transition_refusal(old, new)
     if (old, new) in LEGAL:
         assert refusal is None

@@ -96,11 +96,11 @@ def test_admitted_into_live_journey() -> None:
 
 
 def test_capacity() -> None:
-    full = journey(max_participants=2, entered=2)
+    full = journey(max_participants=2, inside=2)
     action = decide_participant(ParticipantPhase.PENDING, full, None)
     assert action.reason == ParticipantReason.CAPACITY_REACHED
     assert "2 of 2" in action.message
-    room = journey(max_participants=3, entered=2)
+    room = journey(max_participants=3, inside=2)
     assert decide_participant(ParticipantPhase.PENDING, room, None).kind == ActionKind.ADMIT
 
 

@@ -7,17 +7,18 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-import kopf
 from pydantic import ValidationError
 
 from journeys.api.models import (
     JOURNEY_PLURAL,
+    Condition,
     Journey,
     JourneyPhase,
     JourneyState,
     ParticipantPhase,
 )
-from journeys.controllers.state import Key, OperatorState, as_body
+from journeys.controllers.state import Key, OperatorState
+from journeys.core.conditions import condition, merge_conditions
 from journeys.core.jobs import journey_family
 from journeys.core.journey_plan import JourneyPlan, plan_journey
 from journeys.core.participants import IN_FLIGHT_PHASES, JourneyFacts
@@ -36,7 +37,7 @@ class JourneyReconciler:
         kube: Kube,
         journeys: WorkQueue[Key],
         participants: WorkQueue[Key],
-        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        now: Callable[[], datetime] = lambda: datetime.now(UTC).replace(microsecond=0),
     ) -> None:
         self._state = state
         self._kube = kube
@@ -103,13 +104,31 @@ class JourneyReconciler:
         if new != (body.get("status") or {}):
             await self._kube.patch_status(JOURNEY_PLURAL, key[0], key[1], new)
         for transition in plan.transitions:
-            post = kopf.warn if transition.warning else kopf.info
-            post(as_body(body), reason=transition.reason, message=transition.message)
+            await self._kube.post_event(
+                body, transition.reason, transition.message, warning=transition.warning
+            )
 
     async def _report_stalled(self, key: Key, body: dict[str, Any], error: Exception) -> None:
+        """A journey the core cannot read: say so in its status once, instead of retrying."""
         message = f"the journey cannot be reconciled: {error}"
-        self._state.stalled[key] = message
-        kopf.warn(as_body(body), reason="Stalled", message=message)
+        generation = body.get("metadata", {}).get("generation")
+        now = self._now()
+        stalled = [
+            condition("Ready", False, "Stalled", message, generation, now),
+            condition("Stalled", True, "InvalidSpec", message, generation, now),
+        ]
+        old = body.get("status") or {}
+        previous = [Condition.model_validate(c) for c in old.get("conditions") or []]
+        conditions = merge_conditions(
+            previous, [*stalled, *(c for c in previous if c.type not in {"Ready", "Stalled"})]
+        )
+        status = {
+            "observedGeneration": generation,
+            "conditions": [c.model_dump(mode="json", by_alias=True) for c in conditions],
+        }
+        if {k: old.get(k) for k in status} != status:
+            await self._kube.patch_status(JOURNEY_PLURAL, key[0], key[1], status)
+            await self._kube.post_event(body, "InvalidSpec", message, warning=True)
         logger.warning("%s/%s: %s", key[0], key[1], message)
 
     def _newer_live_version(self, journey: Journey) -> str | None:

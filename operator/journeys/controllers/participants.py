@@ -7,8 +7,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-import kopf
-
 from journeys.api.models import (
     GROUP,
     JOURNEY_KIND,
@@ -23,16 +21,17 @@ from journeys.api.models import (
     ParticipantPhase,
     ParticipantSpec,
 )
-from journeys.controllers.state import Key, OperatorState, ParticipantView, as_body
+from journeys.controllers.state import Key, OperatorState, ParticipantView
 from journeys.core.jobs import build_job, journey_family, owner_reference
 from journeys.core.participants import (
     ActionKind,
     JourneyFacts,
     ParticipantAction,
+    ParticipantReason,
     decide_participant,
     entry_refusal,
 )
-from journeys.runtime.kube import Kube
+from journeys.runtime.kube import Kube, KubeError
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +44,7 @@ class ParticipantReconciler:
         state: OperatorState,
         kube: Kube,
         journey_facts: Callable[[Key], JourneyFacts | None],
-        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        now: Callable[[], datetime] = lambda: datetime.now(UTC).replace(microsecond=0),
     ) -> None:
         self._state = state
         self._kube = kube
@@ -83,8 +82,8 @@ class ParticipantReconciler:
             since=facts.since,
             halting=facts.halting,
             max_participants=facts.max_participants,
-            entered=(
-                self._state.entered_count(key, excluding=view.key)
+            inside=(
+                self._state.inside_count(key, excluding=view.key)
                 if facts.max_participants is not None
                 else 0
             ),
@@ -129,21 +128,40 @@ class ParticipantReconciler:
             return
         self._state.admitting[view.key] = view
         try:
-            await self._kube.create_job(build_job(journey, _participant(view)))
-            self._state.jobs_created.add(view.key)
-            await self._write_status(
-                view,
-                ParticipantAction(
-                    ActionKind.ADMIT,
-                    ParticipantPhase.ACTIVE,
-                    None,
-                    f"entered journey {journey.metadata.name}",
-                ),
-                job=view.name,
-                entered=True,
-            )
+            created = await self._kube.create_job(build_job(journey, _participant(view)))
+            if not created and not await self._job_is_ours(view):
+                await self._write_status(view, _job_refused(_NAME_TAKEN.format(name=view.name)))
+                return
+        except KubeError as error:
+            if not error.is_permanent:
+                raise  # retried with backoff by the queue
+            # The API server refuses this journey's Job (a bad template): retrying cannot help.
+            message = f"the API server refused the participant's Job: {error.message}"
+            self._state.stalled[key] = message
+            await self._write_status(view, _job_refused(message))
+            return
         finally:
             self._state.admitting.pop(view.key, None)
+        self._state.stalled.pop(key, None)
+        self._state.jobs_created.add(view.key)
+        self._state.remember_phase(view.key, ParticipantPhase.ACTIVE)
+        await self._write_status(
+            view,
+            ParticipantAction(
+                ActionKind.ADMIT,
+                ParticipantPhase.ACTIVE,
+                ParticipantReason.ADMITTED,
+                f"entered journey {journey.metadata.name}",
+            ),
+            job=view.name,
+            entered=True,
+        )
+
+    async def _job_is_ours(self, view: ParticipantView) -> bool:
+        """A Job of that name exists: ours from before a restart, or someone else's?"""
+        job = await self._kube.get_job(view.namespace, view.name)
+        owners = (job or {}).get("metadata", {}).get("ownerReferences") or []
+        return any(owner.get("uid") == view.uid for owner in owners)
 
     async def _halt_job(self, view: ParticipantView, policy: HaltPolicy) -> None:
         if policy == HaltPolicy.DELETE:
@@ -162,7 +180,7 @@ class ParticipantReconciler:
         now = _timestamp(self._now())
         status: dict[str, Any] = {
             "phase": action.phase.value,
-            "reason": action.reason.value if action.reason else "Admitted",
+            "reason": action.reason.value if action.reason else "",
             "message": action.message,
         }
         if job:
@@ -179,7 +197,9 @@ class ParticipantReconciler:
         await self._kube.patch_status(PARTICIPANT_PLURAL, view.namespace, view.name, status)
         self._state.remember_phase(view.key, action.phase)
         if action.kind == ActionKind.REJECT:
-            kopf.warn(as_body(_reference(view)), reason=status["reason"], message=action.message)
+            await self._kube.post_event(
+                _reference(view), status["reason"], action.message, warning=True
+            )
 
 
 def _not_live(facts: JourneyFacts | None) -> JourneyFacts:
@@ -188,6 +208,18 @@ def _not_live(facts: JourneyFacts | None) -> JourneyFacts:
     if facts.phase != JourneyPhase.LIVE:
         return facts
     return JourneyFacts(name=facts.name, phase=JourneyPhase.CLOSED, since=facts.since)
+
+
+_NAME_TAKEN = (
+    "a Job named {name} already exists and does not belong to this participant: "
+    "delete that Job or enter under another participant name"
+)
+
+
+def _job_refused(message: str) -> ParticipantAction:
+    return ParticipantAction(
+        ActionKind.RECORD_OUTCOME, ParticipantPhase.FAILED, ParticipantReason.JOB_REFUSED, message
+    )
 
 
 def _participant(view: ParticipantView) -> Participant:

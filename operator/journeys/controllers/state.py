@@ -10,13 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol, cast
-
-import kopf
+from typing import Any, Protocol
 
 from journeys.api.models import JourneyPhase, JourneyState, ParticipantPhase
 from journeys.core.participants import (
-    ENTERED_PHASES,
     FINAL_PARTICIPANT_PHASES,
     JobFacts,
     JourneyFacts,
@@ -125,16 +122,16 @@ class OperatorState:
     def family_members(self, namespace: str, family: str) -> list[FamilyMember]:
         return list(self.ready.family.get((namespace, family)) or ())
 
-    def entered_count(self, journey: Key, excluding: Key) -> int:
-        """Participants that got into ``journey`` (capacity), counting admissions in flight."""
-        entered = {
+    def inside_count(self, journey: Key, excluding: Key) -> int:
+        """Participants inside ``journey`` now (capacity), counting admissions in flight."""
+        inside = {
             view.key
             for view in self.participants_of(journey)
-            if self.phase_of(view) in ENTERED_PHASES
+            if self.phase_of(view) == ParticipantPhase.ACTIVE
         }
-        entered |= {k for k, v in self.admitting.items() if (v.namespace, v.journey) == journey}
-        entered.discard(excluding)
-        return len(entered)
+        inside |= {k for k, v in self.admitting.items() if (v.namespace, v.journey) == journey}
+        inside.discard(excluding)
+        return len(inside)
 
     def active_elsewhere(self, view: ParticipantView, family_journeys: Iterable[str]) -> str | None:
         """The journey of the family in which this profile is already active, if any."""
@@ -175,8 +172,3 @@ def _only(values: Any) -> Any:
     if not values:
         return None
     return next(iter(values))
-
-
-def as_body(raw: dict[str, Any]) -> kopf.Body:
-    """Kopf's view of a plain object dict, for posting Events about it."""
-    return kopf.Body(cast(kopf.RawBody, raw))

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from journeys.api.models import LEGAL_STATE_TRANSITIONS, JourneyPhase, JourneyState
+from journeys.api.models import JourneyPhase, JourneyState, is_legal_state_transition
 
 #: The order in which phases may be reached; a phase never moves to a lower rank.
 _PHASE_RANK: dict[JourneyPhase, int] = {
@@ -36,14 +36,9 @@ class PhaseReason(StrEnum):
     DRAIN_TIMED_OUT = "DrainTimedOut"
 
 
-def is_legal_transition(old: JourneyState, new: JourneyState) -> bool:
-    """Whether ``spec.state`` may change from ``old`` to ``new`` (staying the same is legal)."""
-    return old == new or (old, new) in LEGAL_STATE_TRANSITIONS
-
-
 def transition_refusal(old: JourneyState, new: JourneyState) -> str | None:
     """The reason a state change is refused, in words that say what to do instead."""
-    if is_legal_transition(old, new):
+    if is_legal_state_transition(old, new):
         return None
     if new == JourneyState.LIVE:
         return (

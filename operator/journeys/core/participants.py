@@ -23,15 +23,6 @@ FINAL_PARTICIPANT_PHASES = frozenset(
 )
 #: Phases that keep a closed journey from finishing.
 IN_FLIGHT_PHASES = frozenset({ParticipantPhase.PENDING, ParticipantPhase.ACTIVE})
-#: Phases that count against ``entry.maxParticipants``: everyone who got in.
-ENTERED_PHASES = frozenset(
-    {
-        ParticipantPhase.ACTIVE,
-        ParticipantPhase.COMPLETED,
-        ParticipantPhase.FAILED,
-        ParticipantPhase.HALTED,
-    }
-)
 
 
 class ParticipantReason(StrEnum):
@@ -47,6 +38,7 @@ class ParticipantReason(StrEnum):
     JOB_SUCCEEDED = "JobSucceeded"
     JOB_FAILED = "JobFailed"
     JOB_DELETED = "JobDeleted"
+    JOB_REFUSED = "JobRefused"
     HALTED = "JourneyHalted"
 
 
@@ -83,7 +75,7 @@ class JourneyFacts:
     since: datetime | None = None
     halting: bool = False  # the journey halts who is left (Stop, endAt, drain timeout)
     max_participants: int | None = None
-    entered: int = 0  # participants that got in so far (ENTERED_PHASES), without this one
+    inside: int = 0  # participants inside now (Active or being admitted), without this one
     active_elsewhere: str | None = None  # another version where this profile is active
 
 
@@ -187,11 +179,11 @@ def entry_refusal(journey: JourneyFacts) -> ParticipantAction | None:
             f"journey {journey.name} is {journey.phase.value.lower()}{_since(journey)} and "
             "accepts no new entries; enter the family's newest live version instead",
         )
-    if journey.max_participants is not None and journey.entered >= journey.max_participants:
+    if journey.max_participants is not None and journey.inside >= journey.max_participants:
         return _rejected(
             ParticipantReason.CAPACITY_REACHED,
-            f"journey {journey.name} is full: {journey.entered} of "
-            f"{journey.max_participants} places taken (spec.entry.maxParticipants)",
+            f"journey {journey.name} is full: {journey.inside} of {journey.max_participants} "
+            "places taken (spec.entry.maxParticipants); a place frees up when someone leaves",
         )
     if journey.active_elsewhere is not None:
         return _rejected(

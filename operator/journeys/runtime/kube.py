@@ -8,7 +8,10 @@ JSON through the same async ``ApiClient`` (same auth, TLS and connection pool).
 from __future__ import annotations
 
 import json
+import logging
+import socket
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from kubernetes.aio import client, config
@@ -17,6 +20,8 @@ from journeys.api.models import GROUP, VERSION
 
 MERGE_PATCH = "application/merge-patch+json"
 FIELD_MANAGER = "journeys-operator"
+REPORTING_INSTANCE = socket.gethostname()[:128]
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -29,6 +34,11 @@ class KubeError(Exception):
 
     def __str__(self) -> str:
         return f"{self.status} {self.reason}: {self.message}"
+
+    @property
+    def is_permanent(self) -> bool:
+        """A refusal that the same request will meet again (not a conflict, throttling or 5xx)."""
+        return 400 <= self.status < 500 and self.status not in {408, 409, 429}
 
 
 class Kube:
@@ -123,6 +133,46 @@ class Kube:
             f"/apis/batch/v1/namespaces/{namespace}/jobs/{name}",
             {"propagationPolicy": "Background"},
         )
+
+    # --- Events -----------------------------------------------------------------------------
+
+    async def post_event(
+        self, involved: dict[str, Any], reason: str, message: str, warning: bool = False
+    ) -> None:
+        """Record a core/v1 Event about ``involved``; best effort, a lost Event is only logged."""
+        metadata = involved.get("metadata", {})
+        namespace = metadata.get("namespace") or "default"
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        event = {
+            "metadata": {
+                "generateName": f"{metadata.get('name', 'journeys')}.",
+                "namespace": namespace,
+            },
+            "involvedObject": {
+                "apiVersion": involved.get("apiVersion"),
+                "kind": involved.get("kind"),
+                "name": metadata.get("name"),
+                "namespace": namespace,
+                "uid": metadata.get("uid"),
+            },
+            "type": "Warning" if warning else "Normal",
+            "reason": reason,
+            "message": message[:1024],
+            "source": {"component": FIELD_MANAGER},
+            "reportingComponent": f"{GROUP}/operator",
+            "reportingInstance": REPORTING_INSTANCE,
+            "firstTimestamp": now[:19] + "Z",
+            "lastTimestamp": now[:19] + "Z",
+            "eventTime": now,
+            "action": reason,
+            "count": 1,
+        }
+        try:
+            await self.request("POST", f"/api/v1/namespaces/{namespace}/events", event)
+        except (KubeError, OSError) as error:
+            logger.warning(
+                "could not record Event %s for %s: %s", reason, metadata.get("name"), error
+            )
 
     # --- journeys.dev objects ---------------------------------------------------------------
 
