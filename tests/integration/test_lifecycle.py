@@ -283,3 +283,33 @@ def test_participant_of_closed_journey_is_rejected_without_job(
     time.sleep(2)
     assert cluster.jobs("shut-v1") == []
     assert "JourneyFinished" in {e.reason for e in cluster.events("too-late")}
+
+
+def test_a_template_the_api_server_refuses_stalls_the_journey_visibly(
+    cluster: Cluster, operator: OperatorProcess
+) -> None:
+    """A bad template fails each entry with the API server's reason, and says so once."""
+    manifest = journey_manifest("broken-v1")
+    manifest["spec"]["template"]["spec"]["template"]["spec"]["containers"] = []
+    cluster.create(manifest)
+    cluster.create(participant_manifest("victim", "broken-v1"))
+    failed = wait_for(
+        "participant Failed",
+        lambda: (
+            (p := cluster.get("participants", "victim")).get("status", {}).get("phase") == "Failed"
+            and p
+        ),
+    )
+    assert failed["status"]["reason"] == "JobRefused"
+    assert "containers" in failed["status"]["message"]
+    journey = wait_for(
+        "Stalled condition",
+        lambda: (
+            (j := cluster.journey("broken-v1"))
+            and condition(j, "Stalled")["status"] == "True"
+            and j
+        ),
+    )
+    assert condition(journey, "Ready")["status"] == "False"
+    assert "containers" in condition(journey, "Stalled")["message"]
+    assert cluster.jobs("broken-v1") == []

@@ -16,6 +16,7 @@ from journeys.api.models import (
     HaltPolicy,
     Journey,
     JourneyPhase,
+    JourneyState,
     ObjectMeta,
     Participant,
     ParticipantPhase,
@@ -74,7 +75,7 @@ class ParticipantReconciler:
         """Capacity and one version per profile, from the indexes and the admissions in flight."""
         key = (view.namespace, view.journey)
         if key in self._state.closed:
-            facts = _not_live(facts)
+            facts = _seen_closed(facts, journey)
         members = self._state.family_members(view.namespace, journey_family(journey))
         checked = JourneyFacts(
             name=facts.name,
@@ -122,7 +123,7 @@ class ParticipantReconciler:
         # From here to the create call there is no await: a close seen before this line
         # can never be followed by a Job for this participant.
         if key in self._state.closed:
-            refusal = entry_refusal(_not_live(self._journey_facts(key)))
+            refusal = entry_refusal(_seen_closed(self._journey_facts(key), journey))
             assert refusal is not None
             await self._write_status(view, refusal)
             return
@@ -202,12 +203,14 @@ class ParticipantReconciler:
             )
 
 
-def _not_live(facts: JourneyFacts | None) -> JourneyFacts:
-    """Facts for a journey this process saw close, even if its cached facts lag behind."""
+def _seen_closed(facts: JourneyFacts | None, journey: Journey) -> JourneyFacts:
+    """Facts for a journey this process saw leave live, even if its cached facts lag behind."""
     assert facts is not None
     if facts.phase != JourneyPhase.LIVE:
         return facts
-    return JourneyFacts(name=facts.name, phase=JourneyPhase.CLOSED, since=facts.since)
+    stopped = journey.spec.state == JourneyState.STOPPED
+    phase = JourneyPhase.STOPPED if stopped else JourneyPhase.CLOSED
+    return JourneyFacts(name=facts.name, phase=phase, since=facts.since)
 
 
 _NAME_TAKEN = (
