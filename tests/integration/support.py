@@ -8,7 +8,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -134,10 +134,28 @@ def wait_for(
     raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}; last value: {last!r}")
 
 
+def eventually(what: str, missing: Callable[[], list[Any]], timeout: float = 60.0) -> None:
+    """Wait until ``missing()`` is empty; on timeout name what is still missing."""
+    left: list[Any] = []
+
+    def done() -> bool:
+        nonlocal left
+        left = missing()
+        return not left
+
+    try:
+        wait_for(what, done, timeout, interval=1.0)
+    except AssertionError:
+        raise AssertionError(
+            f"timed out waiting for {what}; still missing: {left[:10]!r}"
+        ) from None
+
+
 class OperatorProcess:
     """The real ``journeys-operator`` command in a child process, so tests can kill -9 it."""
 
-    def __init__(self, namespace: str, *extra: str) -> None:
+    def __init__(self, namespace: str, *extra: str, env: Mapping[str, str] | None = None) -> None:
+        self.env = {**os.environ, **(env or {})}  # e.g. KUBECONFIG of another identity
         self.args = [
             sys.executable,
             "-m",
@@ -146,6 +164,8 @@ class OperatorProcess:
             namespace,
             "--liveness",
             "",
+            "--metrics-port",
+            "0",
             *extra,
         ]
         self.log = Path(tempfile.mkstemp(prefix="journeys-operator-", suffix=".log")[1])
@@ -154,7 +174,7 @@ class OperatorProcess:
     def start(self) -> OperatorProcess:
         with self.log.open("ab") as sink:
             self.process = subprocess.Popen(
-                self.args, stdout=sink, stderr=subprocess.STDOUT, env=dict(os.environ)
+                self.args, stdout=sink, stderr=subprocess.STDOUT, env=self.env
             )
         return self
 

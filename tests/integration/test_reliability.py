@@ -48,7 +48,7 @@ def _time(value: str) -> datetime:
 
 
 def test_entry_storm_while_the_close_lands(cluster: Cluster, operator: OperatorProcess) -> None:
-    """300 concurrent entries, the close in the middle: each is in with one Job, or out with none."""
+    """300 concurrent entries, the close in the middle: each in with one Job, or out with none."""
     total = 300
     cluster.create(journey_manifest("storm-v1", delay="600s"))
     wait_for("the operator to see the journey", lambda: _phase(cluster, "storm-v1") == "Live", 30)

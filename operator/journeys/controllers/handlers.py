@@ -59,6 +59,7 @@ def family_index(
 
 def participant_view(namespace: str, name: str, body: kopf.Body) -> ParticipantView:
     spec = body.get("spec", {})
+    status = body.get("status", {})
     owners = body.get("metadata", {}).get("ownerReferences") or []
     return ParticipantView(
         namespace=namespace,
@@ -66,9 +67,8 @@ def participant_view(namespace: str, name: str, body: kopf.Body) -> ParticipantV
         uid=body.get("metadata", {}).get("uid", ""),
         journey=spec.get("journey", ""),
         profile=spec.get("profile", ""),
-        phase=_enum(
-            ParticipantPhase, body.get("status", {}).get("phase"), ParticipantPhase.PENDING
-        ),
+        phase=_enum(ParticipantPhase, status.get("phase"), ParticipantPhase.PENDING),
+        reason=str(status.get("reason") or ""),
         attributes=dict(spec.get("attributes") or {}),
         owned=any(o.get("kind") == JOURNEY_KIND for o in owners),
     )

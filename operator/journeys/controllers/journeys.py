@@ -22,6 +22,7 @@ from journeys.core.conditions import condition, merge_conditions
 from journeys.core.jobs import journey_family
 from journeys.core.journey_plan import JourneyPlan, plan_journey
 from journeys.core.participants import IN_FLIGHT_PHASES, JourneyFacts
+from journeys.runtime import metrics
 from journeys.runtime.kube import Kube
 from journeys.runtime.workqueue import WorkQueue
 
@@ -84,6 +85,7 @@ class JourneyReconciler:
         assert plan is not None
         self._queue_participants(key, plan)
         await self._write_status(key, body, plan)
+        metrics.journey_status(key, plan.status, self._now())
         if plan.requeue_at is not None:
             delay = (plan.requeue_at - self._now()).total_seconds()
             self._journeys.add(key, max(delay, 0.0) + 0.05)

@@ -32,6 +32,7 @@ from journeys.core.participants import (
     decide_participant,
     entry_refusal,
 )
+from journeys.runtime import metrics
 from journeys.runtime.kube import Kube, KubeError
 
 logger = logging.getLogger(__name__)
@@ -107,8 +108,8 @@ class ParticipantReconciler:
         if kind == ActionKind.HALT:
             assert body is not None
             await self._halt_job(view, Journey.model_validate(body).spec.halt.policy)
-        if kind == ActionKind.WAIT and view.phase == ParticipantPhase.PENDING:
-            return  # already Pending; its journey's arrival re-queues it
+        if kind == ActionKind.WAIT and view.reason == action.reason:
+            return  # already says so; its journey's arrival re-queues it
         await self._write_status(view, action)
 
     async def _admit(self, view: ParticipantView, journey: Journey) -> None:
@@ -145,6 +146,7 @@ class ParticipantReconciler:
             self._state.admitting.pop(view.key, None)
         self._state.stalled.pop(key, None)
         self._state.jobs_created.add(view.key)
+        metrics.entry_admitted(view.namespace)
         self._state.remember_phase(view.key, ParticipantPhase.ACTIVE)
         await self._write_status(
             view,
@@ -198,6 +200,7 @@ class ParticipantReconciler:
         await self._kube.patch_status(PARTICIPANT_PLURAL, view.namespace, view.name, status)
         self._state.remember_phase(view.key, action.phase)
         if action.kind == ActionKind.REJECT:
+            metrics.entry_refused(view.namespace, status["reason"])
             await self._kube.post_event(
                 _reference(view), status["reason"], action.message, warning=True
             )

@@ -44,6 +44,7 @@ class ParticipantView:
     journey: str
     profile: str
     phase: ParticipantPhase
+    reason: str  # status.reason as last written ("" before the operator saw it)
     attributes: Mapping[str, str]
     owned: bool  # has an owner reference to its journey
 
