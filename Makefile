@@ -46,8 +46,9 @@ cluster:
 	@if [ -z "$(KUBECONFIG)" ]; then $(PYTHON) hack/cluster.py up; else echo "Using the configured cluster: KUBECONFIG=$(KUBECONFIG)"; fi
 
 .PHONY: crds
-crds: $(VENV_PY) ## Regenerate crds/ from the pydantic models.
+crds: $(VENV_PY) ## Regenerate crds/ (and their copy in manifests/crds/) from the pydantic models.
 	$(VENV_PY) -m journeys.api.crds --write crds/
+	$(VENV_PY) -m journeys.api.crds --write manifests/crds/
 
 .PHONY: install-crds
 install-crds: cluster $(VENV_PY)

@@ -889,6 +889,26 @@ def down() -> None:
     log("cluster stopped")
 
 
+def restart(name: str, pause: float) -> None:
+    """Stop one component, keep it down for ``pause`` seconds, start it again with its data.
+
+    Used by the reliability tests: an API server or etcd restart under a running operator.
+    """
+    ports = Ports.from_env()
+    processes = {p.name: p for p in _processes(ports)}
+    if name not in processes:
+        raise ClusterError(f"No component {name!r}: choose one of {', '.join(processes)}.")
+    process = processes[name]
+    if _stop([process], STOP_GRACE):
+        raise ClusterError(f"Could not stop {name}: kill the pid in {process.pid_file} by hand.")
+    log(f"{name} stopped; starting it again in {pause:.1f}s")
+    time.sleep(pause)
+    started = [(process, process.start())]
+    _wait(f"{name} to be healthy", lambda: _ok(process.health), started)
+    _wait("kube-apiserver /readyz", lambda: _ok(_api(ports, "/readyz")), started)
+    log(f"{name} restarted")
+
+
 def status() -> int:
     """Print each process and the API server's health; exit 0 only if the cluster is usable."""
     ports = Ports.from_env()
@@ -908,8 +928,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("command", choices=["build", "up", "down", "status"])
+    parser.add_argument("command", choices=["build", "up", "down", "status", "restart"])
+    parser.add_argument("component", nargs="?", help="restart: which process (e.g. etcd)")
     parser.add_argument("--force", action="store_true", help="build: rebuild even if up to date")
+    parser.add_argument(
+        "--pause", type=float, default=3.0, help="restart: seconds to stay down (default 3)"
+    )
     options = parser.parse_args(argv)
     try:
         if options.command == "build":
@@ -918,6 +942,10 @@ def main(argv: list[str] | None = None) -> int:
             up()
         elif options.command == "down":
             down()
+        elif options.command == "restart":
+            if not options.component:
+                parser.error("restart needs a component, e.g. `restart kube-apiserver`")
+            restart(options.component, options.pause)
         else:
             return status()
     except ClusterError as error:

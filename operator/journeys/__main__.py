@@ -11,6 +11,8 @@ import kopf
 import journeys.controllers.handlers  # noqa: F401  (importing registers the Kopf handlers)
 from journeys.api.models import GROUP
 from journeys.controllers.manager import ManagerOptions
+from journeys.runtime import logs, metrics, peering
+from journeys.webhooks import serving
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -42,8 +44,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--dev",
         action="store_true",
-        help="development mode (make run): health endpoint on 127.0.0.1 only",
+        help="development mode (make run): health endpoint on 127.0.0.1 only, and the "
+        "admission webhooks served on 127.0.0.1 (unless --admission says otherwise)",
     )
+    serving.add_arguments(parser)
+    logs.add_arguments(parser)
+    metrics.add_arguments(parser)
+    peering.add_arguments(parser)
     return parser.parse_args(argv)
 
 
@@ -64,21 +71,17 @@ def configure(settings: kopf.OperatorSettings, **_: object) -> None:
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
 
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    if not args.verbose:
-        # Kopf logs every watch event it hands to a handler; at thousands of participants
-        # that drowns what matters. Warnings and errors still get through.
-        logging.getLogger("kopf.objects").setLevel(logging.WARNING)
+    logs.configure(args.log_format, args.verbose)
     memo = kopf.Memo(
         manager_options=ManagerOptions(participant_concurrency=args.participant_concurrency)
     )
+    serving.install(serving.options_from(args), memo)
+    metrics.install(metrics.options_from(args), memo)
+    peering.install(peering.options_from(args), memo)
     kopf.run(
         clusterwide=not args.namespace,
         namespaces=list(args.namespace),
-        standalone=True,
+        standalone=True,  # peering is ours: journeys.runtime.peering
         memo=memo,
         liveness_endpoint=("http://127.0.0.1:8080/healthz" if args.dev else args.liveness) or None,
     )

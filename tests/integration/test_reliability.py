@@ -5,11 +5,15 @@ Each test is bounded in time; docs/reliability.md keeps the table of what was tr
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 from kubernetes import client
@@ -24,6 +28,12 @@ from tests.integration.support import (
 )
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(420)]
+
+LOCAL_KUBECONFIG = (
+    Path(os.environ.get("JOURNEYS_CACHE_DIR") or Path.home() / ".cache" / "journeys")
+    / "cluster"
+    / "kubeconfig"
+)
 
 
 @pytest.fixture
@@ -188,3 +198,36 @@ def test_kill_9_in_the_middle_of_stopping_500(cluster: Cluster, namespace: str) 
     assert journey["status"]["participants"]["active"] == 0
     wait_for("every Job deleted", lambda: not cluster.jobs("big-v1"), 120, interval=2)
     print(f"kill -9 during stop: {halted_at_kill}/{count} halted when killed, all halted after")
+
+
+@pytest.mark.parametrize("component", ["kube-apiserver", "etcd"])
+def test_drain_survives_a_control_plane_restart(
+    cluster: Cluster, operator: OperatorProcess, component: str, kubeconfig_path: str
+) -> None:
+    """The operator reconnects by itself and the drain still ends Finished with exact counts."""
+    if Path(kubeconfig_path).resolve() != LOCAL_KUBECONFIG.resolve():
+        pytest.skip("restarting control-plane processes needs the local cluster (hack/cluster.py)")
+    names = [f"r-{i}" for i in range(10)]
+    cluster.create(journey_manifest("steady-v1", delay="25s"))
+    for name in names:
+        cluster.create(participant_manifest(name, "steady-v1"))
+    wait_for("all Active", lambda: all(p == "Active" for p in cluster.phases().values()), 60)
+    cluster.patch_spec("journeys", "steady-v1", {"state": "closed"})
+    wait_for("Closed", lambda: _phase(cluster, "steady-v1") == "Closed", 30)
+
+    subprocess.run(
+        [sys.executable, "hack/cluster.py", "restart", component, "--pause", "5"],
+        check=True,
+        timeout=120,
+    )
+
+    wait_for("Finished after the restart", lambda: _phase(cluster, "steady-v1") == "Finished", 120)
+    journey = cluster.journey("steady-v1")
+    assert journey["status"]["participants"] == {
+        "active": 0,
+        "completed": 10,
+        "failed": 0,
+        "halted": 0,
+        "rejected": 0,
+    }
+    assert operator.process is not None and operator.process.poll() is None

@@ -147,7 +147,7 @@ def new_version_hint(family: str) -> str:
     return f"create a new version: kubectl journey new-version {family}"
 
 
-def journey_family(name: str, spec: Mapping[str, Any]) -> str | None:
+def family_of(name: str, spec: Mapping[str, Any]) -> str | None:
     """The effective family: ``spec.family``, else the default from the name when it is valid."""
     family = spec.get("family")
     if isinstance(family, str) and family:
@@ -329,13 +329,16 @@ def journey_create_verdict(
 # --- Journey DELETE ------------------------------------------------------------------------------
 
 
-def journey_delete_verdict(name: str, effective: Effective, username: str) -> Verdict:
+def journey_delete_verdict(
+    name: str, effective: Effective, username: str, namespace_terminating: bool = False
+) -> Verdict:
     """A journey may go once it is Stopped or Finished with nobody left inside.
 
     Deleting it removes its participants and their Jobs (owner references), so while it is
-    live or draining that would silently end everyone's path.
+    live or draining that would silently end everyone's path. A namespace being deleted takes
+    its journeys with it whatever their phase: refusing would leave it Terminating forever.
     """
-    if username in CONTROL_PLANE_DELETERS:
+    if namespace_terminating or username in CONTROL_PLANE_DELETERS:
         return Verdict()
     where = f"journey {name} is {effective.describe()}"
     inside = f"{effective.in_flight} participant{'s' if effective.in_flight != 1 else ''}"
@@ -347,21 +350,21 @@ def journey_delete_verdict(name: str, effective: Effective, username: str) -> Ve
         return Verdict(
             Refusal(
                 AdmissionReason.DELETION_PROTECTED,
-                f"{where} and {inside} inside: a live journey cannot be deleted; {way}",
+                f"{where}, with {inside} inside: a live journey cannot be deleted; {way}",
             )
         )
     if effective.phase == JourneyPhase.CLOSED:
         return Verdict(
             Refusal(
                 AdmissionReason.DELETION_PROTECTED,
-                f"{where} and {inside} still inside: deleting it would end their paths; {way}",
+                f"{where}, with {inside} still inside: deleting it would end their paths; {way}",
             )
         )
     if effective.in_flight:
         return Verdict(
             Refusal(
                 AdmissionReason.DELETION_PROTECTED,
-                f"{where} and {inside} are still being halted; wait until it is "
+                f"{where}, with {inside} still being halted: wait until that is "
                 f"done (kubectl journey wait {name}), then delete it",
             )
         )
@@ -432,7 +435,7 @@ def journey_mutation(
     patch: dict[str, Any] = {}
     warnings: list[str] = []
 
-    family = journey_family(name, spec)
+    family = family_of(name, spec)
     if family is not None and not spec.get("family"):
         patch.setdefault("spec", {})["family"] = family
 

@@ -16,6 +16,8 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Generic, TypeVar
 
+from journeys.runtime import metrics
+
 Key = TypeVar("Key", bound=Hashable)
 logger = logging.getLogger(__name__)
 
@@ -44,6 +46,15 @@ class WorkQueue(Generic[Key]):
         self._counter = 0
         self._wakeup = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._open = asyncio.Event()
+        self._open.set()
+
+    def pause(self) -> None:
+        """Start no key until :meth:`resume` (a standby replica); keys are still collected."""
+        self._open.clear()
+
+    def resume(self) -> None:
+        self._open.set()
 
     def add(self, key: Key, delay: float = 0.0) -> None:
         """Ask for ``key`` to be processed (again) after ``delay`` seconds; duplicates merge."""
@@ -75,6 +86,7 @@ class WorkQueue(Generic[Key]):
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wakeup.wait(), timeout)
                     continue
+                await self._open.wait()
                 await self._slots.acquire()
                 key = self._ready.popleft()
                 self._queued.discard(key)
@@ -102,6 +114,7 @@ class WorkQueue(Generic[Key]):
         except Exception:
             failures = self._failures.get(key, 0) + 1
             self._failures[key] = failures
+            metrics.reconcile_failed(self.name)
             delay = min(self._max_backoff, 0.5 * 2 ** (failures - 1))
             logger.exception(
                 "%s: %s failed (attempt %d), retrying in %.1fs", self.name, key, failures, delay

@@ -1,0 +1,438 @@
+"""Kopf admission handlers: read the operator's in-memory view, ask ``core.admission``, answer.
+
+No API call is made while answering: the journey, its participants and its family come from the
+same Kopf indexes and manager state the reconcilers use, which keeps an admission to a
+dictionary lookup or two (and the operator and the webhook agreeing on every fact). Handlers
+have no side effects, so dry-run requests are answered exactly like real ones.
+
+The handlers are registered explicitly by :func:`register` (``--admission dev|cluster``), not at
+import: Kopf refuses to start with admission handlers but no webhook server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Final, Literal, TypeVar
+
+import kopf
+from kopf._cogs.structs.references import (  # Kopf's own --namespace matcher
+    NamespaceName,
+    match_namespace,
+)
+from pydantic import ValidationError
+
+from journeys.api.models import (
+    GROUP,
+    JOURNEY_PLURAL,
+    PARTICIPANT_PLURAL,
+    VERSION,
+    JourneyPhase,
+    JourneyState,
+)
+from journeys.controllers.handlers import participant_view
+from journeys.controllers.manager import Manager
+from journeys.controllers.state import Indexes, Key, OperatorState
+from journeys.core.admission import (
+    Effective,
+    Mutation,
+    Sibling,
+    Verdict,
+    effective_from_status,
+    family_of,
+    journey_create_verdict,
+    journey_delete_verdict,
+    journey_mutation,
+    journey_update_verdict,
+    participant_entry_verdict,
+    participant_mutation,
+    phase_cause,
+    spec_state,
+)
+from journeys.core.participants import IN_FLIGHT_PHASES, JourneyFacts
+from journeys.runtime.kube import KubeError
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+Operation = Literal["CREATE", "UPDATE", "DELETE", "CONNECT"]
+
+#: Suffix of the webhooks' names in the configurations (names must be domains).
+WEBHOOK_DOMAIN: Final = GROUP
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """One webhook: its Kopf handler id (also the URL path) and how the API server calls it.
+
+    The participant webhooks see only CREATE (entry): the operator's own updates of a
+    participant stay off the webhook's path. They ``Ignore`` failures: the operator re-checks
+    every entry before it creates a Job, so while no webhook answers, entries wait as Pending
+    (and are rejected if the journey closed meanwhile) instead of failing. The journey webhooks
+    ``Fail``: the audit record and the deletion protection have no second line.
+    """
+
+    id: str
+    mutating: bool
+    plural: str
+    operations: tuple[Operation, ...]
+    failure_policy: Literal["Fail", "Ignore"]
+
+    @property
+    def name(self) -> str:
+        return f"{self.id}.{WEBHOOK_DOMAIN}"
+
+
+MUTATE_JOURNEY: Final = Webhook(
+    "mutate-journey", True, JOURNEY_PLURAL, ("CREATE", "UPDATE"), "Fail"
+)
+VALIDATE_JOURNEY: Final = Webhook(
+    "validate-journey", False, JOURNEY_PLURAL, ("CREATE", "UPDATE", "DELETE"), "Fail"
+)
+MUTATE_PARTICIPANT: Final = Webhook(
+    "mutate-participant", True, PARTICIPANT_PLURAL, ("CREATE",), "Ignore"
+)
+VALIDATE_PARTICIPANT: Final = Webhook(
+    "validate-participant", False, PARTICIPANT_PLURAL, ("CREATE",), "Ignore"
+)
+WEBHOOKS: Final = (MUTATE_JOURNEY, VALIDATE_JOURNEY, MUTATE_PARTICIPANT, VALIDATE_PARTICIPANT)
+
+
+@dataclass
+class AdmissionContext:
+    """What the handlers need besides Kopf's kwargs; lives in ``memo["admission"]``.
+
+    ``namespaces`` are the operator's ``--namespace`` patterns (empty: all): outside them the
+    indexes know nothing, so the webhook has no opinion there. ``index_grace`` bounds the wait
+    for Kopf's first listing at start-up; ``journey_grace`` bounds the wait for a journey that
+    was created a moment before its participants (``kubectl apply -f dir/``) to reach the index.
+    """
+
+    namespaces: tuple[str, ...] = ()
+    index_grace: float = 3.0
+    journey_grace: float = 2.0
+    started: float = field(default_factory=time.monotonic)
+
+    def serves(self, namespace: str | None) -> bool:
+        if not self.namespaces:
+            return True
+        return namespace is not None and any(
+            match_namespace(NamespaceName(namespace), p) for p in self.namespaces
+        )
+
+
+def register(registry: kopf.OperatorRegistry | None = None) -> None:
+    """Register the admission handlers, one per entry of :data:`WEBHOOKS`."""
+    functions: dict[Webhook, Any] = {  # Any: Kopf's WebhookFn protocol lists every kwarg
+        MUTATE_JOURNEY: mutate_journey,
+        VALIDATE_JOURNEY: validate_journey,
+        MUTATE_PARTICIPANT: mutate_participant,
+        VALIDATE_PARTICIPANT: validate_participant,
+    }
+    for webhook, fn in functions.items():
+        decorator = kopf.on.mutate if webhook.mutating else kopf.on.validate
+        decorator(
+            GROUP,
+            VERSION,
+            webhook.plural,
+            id=webhook.id,
+            operations=list(webhook.operations),
+            ignore_failures=webhook.failure_policy == "Ignore",
+            registry=registry,
+        )(fn)
+
+
+# --- Journeys ------------------------------------------------------------------------------------
+
+
+async def mutate_journey(
+    *,
+    operation: str,
+    name: str,
+    namespace: str | None,
+    body: kopf.Body,
+    old: kopf.Body | None,
+    userinfo: kopf.UserInfo,
+    patch: kopf.Patch,
+    warnings: list[str],
+    memo: kopf.Memo,
+    **kwargs: Any,
+) -> None:
+    """Defaults and the audit record; a backward state change is refused here already.
+
+    The CRD's CEL rule runs after the mutating webhooks and before the validating ones, so a
+    refusal only in the validating webhook would never be seen: CEL would answer first, without
+    naming the journey's phase or the way forward.
+    """
+    context: AdmissionContext = memo["admission"]
+    if not context.serves(namespace):
+        return
+    spec = _mapping(body.get("spec"))
+    if operation == "UPDATE" and old is not None:
+        verdict = await _journey_update(memo, kwargs, namespace or "", name, old, spec)
+        _refuse(verdict)
+    mutation = journey_mutation(
+        operation,
+        name,
+        spec,
+        _mapping(body.get("metadata")),
+        _mapping(old.get("spec")) if old is not None else None,
+        _mapping(old.get("metadata")) if old is not None else None,
+        userinfo.get("username", ""),
+        datetime.now(UTC),
+    )
+    _apply(mutation, patch, warnings)
+
+
+async def validate_journey(
+    *,
+    operation: str,
+    name: str,
+    namespace: str | None,
+    body: kopf.Body,
+    old: kopf.Body | None,
+    userinfo: kopf.UserInfo,
+    warnings: list[str],
+    memo: kopf.Memo,
+    **kwargs: Any,
+) -> None:
+    """Versions only go up; no resume; no deletion while anyone could still be inside."""
+    context: AdmissionContext = memo["admission"]
+    if not context.serves(namespace):
+        return
+    ns = namespace or ""
+    spec = _mapping(body.get("spec"))
+    if operation == "CREATE":
+        family = family_of(name, spec)
+        version = spec.get("version")
+        if family is None or not isinstance(version, int):
+            return  # the CRD schema and its CEL rules explain these
+        state = await _state(memo, kwargs)
+        siblings = [Sibling(m.name, m.version) for m in state.family_members(ns, family)]
+        verdict = journey_create_verdict(name, family, version, siblings)
+    elif operation == "UPDATE" and old is not None:
+        verdict = await _journey_update(memo, kwargs, ns, name, old, spec)
+    elif operation == "DELETE":
+        manager = await _manager(memo, kwargs)
+        effective = _effective(manager, (ns, name), body)
+        username = userinfo.get("username", "")
+        verdict = journey_delete_verdict(name, effective, username)
+        if not verdict.allowed and await _namespace_terminating(manager, ns):
+            verdict = journey_delete_verdict(name, effective, username, namespace_terminating=True)
+    else:
+        return
+    _refuse(verdict)
+    warnings.extend(verdict.warnings)
+
+
+async def _journey_update(
+    memo: kopf.Memo,
+    kwargs: dict[str, Any],
+    namespace: str,
+    name: str,
+    old: kopf.Body,
+    new_spec: Mapping[str, Any],
+) -> Verdict:
+    manager = await _manager(memo, kwargs)
+    old_spec = _mapping(old.get("spec"))
+    family = family_of(name, old_spec) or name
+    effective = _effective(manager, (namespace, name), old)
+    return journey_update_verdict(name, family, old_spec, new_spec, effective)
+
+
+async def _namespace_terminating(manager: Manager, namespace: str) -> bool:
+    """Whether the namespace is being deleted: asked only before refusing a deletion (rare).
+
+    The namespace controller's identity differs between clusters, its namespace's
+    deletionTimestamp does not. A field-selected list needs only the ``list`` permission the
+    operator has anyway (Kopf resolves ``--namespace`` globs with it).
+    """
+    query = {"fieldSelector": f"metadata.name={namespace}"}
+    try:
+        found = await manager.kube.request("GET", "/api/v1/namespaces", query=query)
+    except KubeError as error:
+        logger.warning("Cannot tell whether namespace %s is being deleted: %s", namespace, error)
+        return False
+    return any(item.get("metadata", {}).get("deletionTimestamp") for item in found["items"])
+
+
+def _effective(manager: Manager, key: Key, body: Mapping[str, Any]) -> Effective:
+    """The journey's phase as the reconcilers see it; its own status when they have not yet."""
+    state = manager.state
+    spec = _mapping(body.get("spec"))
+    status = _mapping(body.get("status"))
+    facts = _journey_facts(manager, key)
+    if facts is None:
+        return effective_from_status(spec_state(spec), status)
+    family = family_of(key[1], spec) or key[1]
+    in_flight = sum(
+        1 for view in state.participants_of(key) if state.phase_of(view) in IN_FLIGHT_PHASES
+    )
+    return Effective(
+        phase=facts.phase,
+        since=facts.since,
+        cause=phase_cause(facts.phase, spec, status, _newest_live(state, key[0], family)),
+        in_flight=in_flight,
+    )
+
+
+# --- Participants --------------------------------------------------------------------------------
+
+
+async def mutate_participant(
+    *,
+    namespace: str | None,
+    body: kopf.Body,
+    patch: kopf.Patch,
+    warnings: list[str],
+    memo: kopf.Memo,
+    **_: Any,
+) -> None:
+    context: AdmissionContext = memo["admission"]
+    if not context.serves(namespace):
+        return
+    mutation = participant_mutation(_mapping(body.get("spec")), _mapping(body.get("metadata")))
+    _apply(mutation, patch, warnings)
+
+
+async def validate_participant(
+    *,
+    name: str,
+    namespace: str | None,
+    body: kopf.Body,
+    memo: kopf.Memo,
+    **kwargs: Any,
+) -> None:
+    """The entry gate: the operator's own entry check, answered before the object exists."""
+    context: AdmissionContext = memo["admission"]
+    if not context.serves(namespace):
+        return
+    ns = namespace or ""
+    journey = _mapping(body.get("spec")).get("journey")
+    if not isinstance(journey, str) or not journey:
+        return  # the CRD schema requires it
+    manager = await _manager(memo, kwargs)
+    key = (ns, journey)
+    journey_body = await _wait_for_journey(manager.state, key, context.journey_grace)
+    if journey_body is None:
+        _refuse(participant_entry_verdict(journey, ns, None))
+        return
+    facts = _journey_facts(manager, key)
+    if facts is None:
+        return  # a journey the operator cannot read: it reports that on the journey itself
+    state = manager.state
+    spec = _mapping(journey_body.get("spec"))
+    family = family_of(journey, spec) or journey
+    view = participant_view(ns, name, body)
+    members = state.family_members(ns, family)
+    checked = dataclasses.replace(
+        facts,
+        inside=(
+            state.inside_count(key, excluding=view.key) if facts.max_participants is not None else 0
+        ),
+        active_elsewhere=state.active_elsewhere(view, [m.name for m in members] or [journey]),
+    )
+    newest = _newest_live(state, ns, family)
+    cause = phase_cause(facts.phase, spec, _mapping(journey_body.get("status")), newest)
+    _refuse(participant_entry_verdict(journey, ns, checked, cause=cause, newest_live=newest))
+
+
+async def _wait_for_journey(
+    state: OperatorState, key: Key, grace: float
+) -> Mapping[str, Any] | None:
+    """The journey's body from the index, allowing a just-created journey to arrive.
+
+    Only a miss waits: the hit path, which is every real entry, stays a lookup.
+    """
+    return await _poll(lambda: state.journey_body(key), time.monotonic() + grace, 0.02)
+
+
+async def _poll(probe: Callable[[], T | None], deadline: float, interval: float) -> T | None:
+    """``probe()`` once it is not None, or its last answer at ``deadline`` (monotonic)."""
+    while True:
+        found = probe()
+        if found is not None or time.monotonic() >= deadline:
+            return found
+        await asyncio.sleep(interval)
+
+
+# --- The operator's view -------------------------------------------------------------------------
+
+
+async def _manager(memo: kopf.Memo, kwargs: Mapping[str, Any]) -> Manager:
+    """The manager, once Kopf's indexes are complete (or given up on after the start-up grace).
+
+    Kopf starts serving admissions as soon as the API resources are known, while its indexes are
+    still being filled by the first listing. Kopf calls the first watch handler only after every
+    index is complete, and that call hands the indexes to the manager: until then, wait. An
+    empty namespace produces no watch event at all, so after ``index_grace`` the (then complete,
+    empty) indexes are taken as they are.
+    """
+    manager: Manager = memo["manager"]
+    if manager.state.indexes is None:
+        context: AdmissionContext = memo["admission"]
+        deadline = context.started + context.index_grace
+        await _poll(lambda: manager.state.indexes, deadline, 0.05)
+        manager.capture(_indexes(kwargs))
+    return manager
+
+
+async def _state(memo: kopf.Memo, kwargs: Mapping[str, Any]) -> OperatorState:
+    return (await _manager(memo, kwargs)).state
+
+
+def _indexes(kwargs: Mapping[str, Any]) -> Indexes:
+    """Kopf passes every ``@kopf.index`` to admission handlers as it does to watch handlers."""
+    return Indexes(
+        journeys=kwargs["journeys_index"],
+        family=kwargs["family_index"],
+        participants=kwargs["participants_index"],
+        by_journey=kwargs["participants_by_journey"],
+        by_profile=kwargs["participants_by_profile"],
+        jobs=kwargs["jobs_index"],
+    )
+
+
+def _journey_facts(manager: Manager, key: Key) -> JourneyFacts | None:
+    """The reconciler's facts, with a close this process has seen winning over stale facts."""
+    if manager.state.journey_body(key) is None:
+        return None
+    try:
+        facts = manager.journey_reconciler.facts(key)
+    except (ValidationError, ValueError):
+        return None
+    if facts is not None and key in manager.state.closed and facts.phase == JourneyPhase.LIVE:
+        facts = dataclasses.replace(facts, phase=JourneyPhase.CLOSED)
+    return facts
+
+
+def _newest_live(state: OperatorState, namespace: str, family: str) -> str | None:
+    live = [
+        member
+        for member in state.family_members(namespace, family)
+        if member.state == JourneyState.LIVE and member.phase in (None, JourneyPhase.LIVE)
+    ]
+    return max(live, key=lambda m: m.version).name if live else None
+
+
+# --- Answers -------------------------------------------------------------------------------------
+
+
+def _refuse(verdict: Verdict) -> None:
+    if verdict.refusal is not None:
+        raise kopf.AdmissionError(str(verdict.refusal), code=verdict.refusal.code)
+
+
+def _apply(mutation: Mutation, patch: kopf.Patch, warnings: list[str]) -> None:
+    """Kopf turns the merge patch into the JSON patch of the admission response."""
+    for key, value in mutation.patch.items():
+        patch[key] = value
+    warnings.extend(mutation.warnings)
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}

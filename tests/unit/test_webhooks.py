@@ -1,0 +1,135 @@
+"""The webhook shell without a cluster: registration, configurations, certificates, options."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import stat
+from pathlib import Path
+
+import kopf
+import pytest
+from cryptography import x509
+
+from journeys.webhooks import serving
+from journeys.webhooks.handlers import WEBHOOKS, AdmissionContext, register
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def parse(*argv: str) -> serving.AdmissionOptions:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--namespace", action="append", default=[])
+    parser.add_argument("--dev", action="store_true")
+    serving.add_arguments(parser)
+    return serving.options_from(parser.parse_args(argv))
+
+
+def test_admission_mode_follows_dev_unless_told() -> None:
+    assert parse().mode == serving.AdmissionMode.NONE
+    assert parse("--dev").mode == serving.AdmissionMode.DEV
+    assert parse("--dev", "--admission", "none").mode == serving.AdmissionMode.NONE
+    cluster = parse("--admission", "cluster")
+    assert (cluster.port, cluster.configuration_name) == (9443, "journeys.dev")
+    dev = parse("--admission", "dev", "--namespace", "team-a")
+    assert (dev.port, dev.configuration_name) == (0, "team-a.dev.journeys.dev")
+
+
+def test_dev_configuration_names_are_per_scope() -> None:
+    assert serving.dev_configuration_name([]) == "dev.journeys.dev"
+    assert serving.dev_configuration_name(["it-x"]) == "it-x.dev.journeys.dev"
+    globbed = serving.dev_configuration_name(["team-*"])
+    assert globbed.endswith(".dev.journeys.dev") and globbed != "dev.journeys.dev"
+    assert serving.dev_configuration_name(["a", "b"]) == serving.dev_configuration_name(["b", "a"])
+
+
+def test_system_namespaces_are_never_selected() -> None:
+    system = {
+        "key": "kubernetes.io/metadata.name",
+        "operator": "NotIn",
+        "values": ["kube-node-lease", "kube-public", "kube-system"],
+    }
+    assert serving.namespace_selector() == {"matchExpressions": [system]}
+    assert serving.namespace_selector(["team-*"]) == {"matchExpressions": [system]}
+    only = {"key": "kubernetes.io/metadata.name", "operator": "In", "values": ["a", "b"]}
+    assert serving.namespace_selector(["b", "a"]) == {"matchExpressions": [system, only]}
+
+
+def test_configurations_cover_every_webhook() -> None:
+    validating, mutating = serving.configurations(
+        "x.journeys.dev",
+        serving.url_client_config("https://127.0.0.1:1234/", "Q0E="),
+        serving.namespace_selector(["ns"]),
+    )
+    assert validating["kind"] == "ValidatingWebhookConfiguration"
+    assert mutating["kind"] == "MutatingWebhookConfiguration"
+    hooks = {hook["name"]: hook for hook in validating["webhooks"] + mutating["webhooks"]}
+    assert set(hooks) == {webhook.name for webhook in WEBHOOKS}
+    for webhook in WEBHOOKS:
+        hook = hooks[webhook.name]
+        assert hook["clientConfig"] == {
+            "url": f"https://127.0.0.1:1234/{webhook.id}",
+            "caBundle": "Q0E=",
+        }
+        assert hook["sideEffects"] == "None"  # so that --dry-run=server calls them
+        assert hook["rules"][0]["operations"] == list(webhook.operations)
+        assert hook["failurePolicy"] == webhook.failure_policy
+    assert {hooks[w.name]["failurePolicy"] for w in WEBHOOKS if w.plural == "journeys"} == {"Fail"}
+
+
+def test_manifests_are_generated_from_the_same_table() -> None:
+    assert serving.main(["--check", str(ROOT / "manifests" / "webhooks")]) == 0
+
+
+def test_handlers_are_registered_from_the_table() -> None:
+    registry = kopf.OperatorRegistry()
+    register(registry)
+    handlers = {h.id: h for h in registry._webhooks.get_all_handlers()}
+    assert set(handlers) == {webhook.id for webhook in WEBHOOKS}
+    for webhook in WEBHOOKS:
+        handler = handlers[webhook.id]  # type: ignore[index]
+        assert list(handler.operations or []) == list(webhook.operations)
+        assert (handler.reason.value == "mutating") == webhook.mutating
+
+
+def test_generated_certificate_is_signed_by_its_ca(tmp_path: Path) -> None:
+    files = serving.CertificateFiles.generate(["127.0.0.1", "journeys-webhook.ns.svc"])
+    try:
+        ca = x509.load_pem_x509_certificate(files.ca.read_bytes())
+        cert = x509.load_pem_x509_certificate(files.cert.read_bytes())
+        cert.verify_directly_issued_by(ca)
+        names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        assert [str(ip) for ip in names.get_values_for_type(x509.IPAddress)] == ["127.0.0.1"]
+        assert names.get_values_for_type(x509.DNSName) == ["journeys-webhook.ns.svc"]
+        assert stat.S_IMODE(files.key.stat().st_mode) == 0o600
+        assert stat.S_IMODE(files.directory.stat().st_mode) == 0o700
+    finally:
+        files.remove()
+    assert not files.directory.exists()
+
+
+@pytest.mark.parametrize(
+    ("patterns", "namespace", "served"),
+    [
+        ((), "anything", True),
+        (("team-a",), "team-a", True),
+        (("team-a",), "team-b", False),
+        (("team-*",), "team-b", True),
+        (("team-*, !team-x",), "team-x", False),
+        (("team-a",), None, False),
+    ],
+)
+def test_context_serves_what_kopf_watches(
+    patterns: tuple[str, ...], namespace: str | None, served: bool
+) -> None:
+    assert AdmissionContext(namespaces=patterns).serves(namespace) == served
+
+
+def test_refusals_are_logged_as_info_not_errors(caplog: pytest.LogCaptureFixture) -> None:
+    serving.quiet_admission_logs()
+    with caplog.at_level(logging.INFO, logger="kopf.objects"):
+        logging.getLogger("kopf.objects").error("Webhook 'validate-journey' failed permanently: x")
+        logging.getLogger("kopf.objects").error("Handler 'other' failed permanently: y")
+        logging.getLogger("kopf.objects").error("Webhook 'x' failed with an exception: z")
+    levels = [record.levelname for record in caplog.records]
+    assert levels == ["INFO", "ERROR", "ERROR"]
