@@ -33,7 +33,7 @@ def health(obj: dict[str, Any]) -> tuple[str, str]:
         (journeys.finished, "Healthy", "Finished"),
         (journeys.draining, "Progressing", "Draining: 1 participants still inside"),
         (journeys.halting, "Progressing", "halting 2 participants"),
-        (journeys.drain_timing_out, "Progressing", "halting 1 participants"),
+        (journeys.drain_timing_out, "Progressing", "halting 1 participant"),
         (journeys.live_with_new_spec, "Progressing", "latest spec"),
         (journeys.stalled, "Degraded", "refused the participant's Job"),
         (journeys.stopped, "Suspended", "Stopped: bad audience"),

@@ -8,6 +8,7 @@ Kopf adds no finalizers and no progress annotations to the user's objects.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 import kopf
@@ -124,7 +125,8 @@ def _enum(kind: Any, value: Any, default: Any) -> Any:
         return default
 
 
-def _indexes(kwargs: dict[str, Any]) -> Indexes:
+def indexes_from(kwargs: Mapping[str, Any]) -> Indexes:
+    """Kopf hands every ``@kopf.index`` to every resource handler, admission ones included."""
     return Indexes(
         journeys=kwargs["journeys_index"],
         family=kwargs["family_index"],
@@ -161,7 +163,7 @@ async def journey_changed(
     *, namespace: str | None, name: str, spec: kopf.Spec, memo: kopf.Memo, **kwargs: Any
 ) -> None:
     manager: Manager = memo["manager"]
-    manager.capture(_indexes(kwargs))
+    manager.capture(indexes_from(kwargs))
     key = (namespace or "", name)
     if spec.get("state", JourneyState.LIVE.value) != JourneyState.LIVE.value:
         # Seen closed or stopped: from now on no Job is created for it, whatever else happens.
@@ -180,7 +182,7 @@ async def participant_changed(
     **kwargs: Any,
 ) -> None:
     manager: Manager = memo["manager"]
-    manager.capture(_indexes(kwargs))
+    manager.capture(indexes_from(kwargs))
     view = participant_view(namespace or "", name, body)
     state = manager.state
     if type == "DELETED":
@@ -198,5 +200,5 @@ async def job_changed(
     *, namespace: str | None, labels: kopf.Labels, memo: kopf.Memo, **kwargs: Any
 ) -> None:
     manager: Manager = memo["manager"]
-    manager.capture(_indexes(kwargs))
+    manager.capture(indexes_from(kwargs))
     manager.participants.add((namespace or "", labels[LABEL_PARTICIPANT]))

@@ -14,7 +14,6 @@ from journeys.api.models import (
     Condition,
     Journey,
     JourneyPhase,
-    JourneyState,
     ParticipantPhase,
 )
 from journeys.controllers.state import Key, OperatorState
@@ -135,15 +134,9 @@ class JourneyReconciler:
 
     def _newer_live_version(self, journey: Journey) -> str | None:
         """The newest version of the family above this one that is live, if any."""
-        namespace = journey.metadata.namespace or ""
-        newer = [
-            member
-            for member in self._state.family_members(namespace, journey_family(journey))
-            if member.version > journey.spec.version
-            and member.state == JourneyState.LIVE
-            and member.phase in (None, JourneyPhase.LIVE)
-        ]
-        return max(newer, key=lambda m: m.version).name if newer else None
+        return self._state.newest_live(
+            journey.metadata.namespace or "", journey_family(journey), above=journey.spec.version
+        )
 
     def _queue_older_versions(self, key: Key, body: dict[str, Any]) -> None:
         journey = Journey.model_validate(body)

@@ -15,7 +15,6 @@ from journeys.api.models import (
     VERSION,
     HaltPolicy,
     Journey,
-    JourneyPhase,
     JourneyState,
     ObjectMeta,
     Participant,
@@ -74,26 +73,8 @@ class ParticipantReconciler:
         self, view: ParticipantView, journey: Journey, facts: JourneyFacts
     ) -> ParticipantAction | None:
         """Capacity and one version per profile, from the indexes and the admissions in flight."""
-        key = (view.namespace, view.journey)
-        if key in self._state.closed:
-            facts = _seen_closed(facts, journey)
-        members = self._state.family_members(view.namespace, journey_family(journey))
-        checked = JourneyFacts(
-            name=facts.name,
-            phase=facts.phase,
-            since=facts.since,
-            halting=facts.halting,
-            max_participants=facts.max_participants,
-            inside=(
-                self._state.inside_count(key, excluding=view.key)
-                if facts.max_participants is not None
-                else 0
-            ),
-            active_elsewhere=self._state.active_elsewhere(
-                view, [m.name for m in members] or [view.journey]
-            ),
-        )
-        return entry_refusal(checked)
+        stopped = journey.spec.state == JourneyState.STOPPED
+        return entry_refusal(self._state.entry_facts(view, facts, journey_family(journey), stopped))
 
     async def _apply(
         self, view: ParticipantView, action: ParticipantAction, body: dict[str, Any] | None
@@ -123,9 +104,10 @@ class ParticipantReconciler:
             )
         # From here to the create call there is no await: a close seen before this line
         # can never be followed by a Job for this participant.
-        if key in self._state.closed:
-            refusal = entry_refusal(_seen_closed(self._journey_facts(key), journey))
-            assert refusal is not None
+        facts = self._journey_facts(key)
+        if key in self._state.closed and facts is not None:
+            refusal = self._entry_check(view, journey, facts)
+            assert refusal is not None, "a journey seen closed refuses every entry"
             await self._write_status(view, refusal)
             return
         self._state.admitting[view.key] = view
@@ -204,16 +186,6 @@ class ParticipantReconciler:
             await self._kube.post_event(
                 _reference(view), status["reason"], action.message, warning=True
             )
-
-
-def _seen_closed(facts: JourneyFacts | None, journey: Journey) -> JourneyFacts:
-    """Facts for a journey this process saw leave live, even if its cached facts lag behind."""
-    assert facts is not None
-    if facts.phase != JourneyPhase.LIVE:
-        return facts
-    stopped = journey.spec.state == JourneyState.STOPPED
-    phase = JourneyPhase.STOPPED if stopped else JourneyPhase.CLOSED
-    return JourneyFacts(name=facts.name, phase=phase, since=facts.since)
 
 
 _NAME_TAKEN = (

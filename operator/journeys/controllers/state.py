@@ -9,7 +9,7 @@ once a journey is in ``closed``, no Job is ever created for it again by this pro
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from journeys.api.models import JourneyPhase, JourneyState, ParticipantPhase
@@ -151,6 +151,39 @@ class OperatorState:
             ):
                 return str(other.journey)
         return None
+
+    def entry_facts(
+        self, view: ParticipantView, facts: JourneyFacts, family: str, stopped: bool
+    ) -> JourneyFacts:
+        """The journey as it stands for one entry, for the operator and the webhook alike.
+
+        A close this process has seen wins over facts not yet recomputed; capacity and the
+        one-version-per-profile rule count admissions still in flight.
+        """
+        key = (view.namespace, view.journey)
+        if key in self.closed and facts.phase == JourneyPhase.LIVE:
+            facts = replace(facts, phase=JourneyPhase.STOPPED if stopped else JourneyPhase.CLOSED)
+        members = [m.name for m in self.family_members(view.namespace, family)]
+        return replace(
+            facts,
+            inside=(
+                self.inside_count(key, excluding=view.key)
+                if facts.max_participants is not None
+                else 0
+            ),
+            active_elsewhere=self.active_elsewhere(view, members or [view.journey]),
+        )
+
+    def newest_live(self, namespace: str, family: str, above: int = 0) -> str | None:
+        """The newest live version of a family above version ``above``, if any."""
+        live = [
+            member
+            for member in self.family_members(namespace, family)
+            if member.version > above
+            and member.state == JourneyState.LIVE
+            and member.phase in (None, JourneyPhase.LIVE)
+        ]
+        return max(live, key=lambda m: m.version).name if live else None
 
     # --- writes this process made -----------------------------------------------------------
 

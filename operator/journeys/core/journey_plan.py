@@ -119,6 +119,11 @@ def plan_journey(
     )
 
 
+def participants(count: int) -> str:
+    """Count and noun in agreement (1 participant, 3 participants): people read these."""
+    return f"{count} participant{'' if count == 1 else 's'}"
+
+
 def _previous_reason(old: JourneyStatus) -> PhaseReason | None:
     found = find_condition(old.conditions, "Ready")
     if found is None:
@@ -215,14 +220,16 @@ def _transitions(
         return []
     message = _PHASE_MESSAGES[decision.reason]
     who = status.stopped_by if decision.phase == JourneyPhase.STOPPED else status.closed_by
-    if who and decision.phase in {JourneyPhase.CLOSED, JourneyPhase.STOPPED}:
+    if decision.reason == PhaseReason.SUPERSEDED:
+        message = f"journey closed to new entries: newer version {status.superseded_by} is live"
+    elif who and decision.phase in {JourneyPhase.CLOSED, JourneyPhase.STOPPED}:
         message += f" by {who}"
     if decision.phase == JourneyPhase.STOPPED and status.stop_reason:
         message += f" (reason: {status.stop_reason})"
     if decision.halt_in_flight and in_flight:
-        message += f"; halting {in_flight} participants"
+        message += f"; halting {participants(in_flight)}"
     elif decision.phase == JourneyPhase.CLOSED:
-        message += f"; {in_flight} participants still inside"
+        message += f"; {participants(in_flight)} still inside"
     warning = (
         decision.phase == JourneyPhase.STOPPED or decision.reason == PhaseReason.DRAIN_TIMED_OUT
     )
@@ -245,7 +252,7 @@ def _conditions(
     summary = _PHASE_MESSAGES[decision.reason]
     deadline = drain_deadline(facts)
     drain_message = (
-        f"{in_flight} participants still inside; drain ends at {deadline.isoformat()}"
+        f"{participants(in_flight)} still inside; drain ends at {deadline.isoformat()}"
         if phase == JourneyPhase.CLOSED and deadline is not None
         else "journey is not draining"
     )
@@ -265,7 +272,7 @@ def _conditions(
             "Halted",
             halted and halting == 0,
             "Halting" if halting else reason,
-            f"{halting} participants left to halt" if halting else summary,
+            f"{participants(halting)} left to halt" if halting else summary,
             generation,
             now,
         ),
@@ -274,7 +281,7 @@ def _conditions(
             "Reconciling",
             halting > 0,
             "Halting" if halting else reason,
-            f"halting {halting} participants" if halting else "nothing in progress",
+            f"halting {participants(halting)}" if halting else "nothing in progress",
             generation,
             now,
         ),

@@ -12,7 +12,6 @@ import: Kopf refuses to start with admission handlers but no webhook server.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -32,12 +31,11 @@ from journeys.api.models import (
     JOURNEY_PLURAL,
     PARTICIPANT_PLURAL,
     VERSION,
-    JourneyPhase,
     JourneyState,
 )
-from journeys.controllers.handlers import participant_view
+from journeys.controllers.handlers import indexes_from, participant_view
 from journeys.controllers.manager import Manager
-from journeys.controllers.state import Indexes, Key, OperatorState
+from journeys.controllers.state import Key, OperatorState
 from journeys.core.admission import (
     Effective,
     Mutation,
@@ -275,7 +273,7 @@ def _effective(manager: Manager, key: Key, body: Mapping[str, Any]) -> Effective
     return Effective(
         phase=facts.phase,
         since=facts.since,
-        cause=phase_cause(facts.phase, spec, status, _newest_live(state, key[0], family)),
+        cause=phase_cause(facts.phase, spec, status, state.newest_live(key[0], family)),
         in_flight=in_flight,
     )
 
@@ -328,15 +326,9 @@ async def validate_participant(
     spec = _mapping(journey_body.get("spec"))
     family = family_of(journey, spec) or journey
     view = participant_view(ns, name, body)
-    members = state.family_members(ns, family)
-    checked = dataclasses.replace(
-        facts,
-        inside=(
-            state.inside_count(key, excluding=view.key) if facts.max_participants is not None else 0
-        ),
-        active_elsewhere=state.active_elsewhere(view, [m.name for m in members] or [journey]),
-    )
-    newest = _newest_live(state, ns, family)
+    stopped = spec.get("state") == JourneyState.STOPPED.value
+    checked = state.entry_facts(view, facts, family, stopped)
+    newest = state.newest_live(ns, family)
     cause = phase_cause(facts.phase, spec, _mapping(journey_body.get("status")), newest)
     _refuse(participant_entry_verdict(journey, ns, checked, cause=cause, newest_live=newest))
 
@@ -377,24 +369,12 @@ async def _manager(memo: kopf.Memo, kwargs: Mapping[str, Any]) -> Manager:
         context: AdmissionContext = memo["admission"]
         deadline = context.started + context.index_grace
         await _poll(lambda: manager.state.indexes, deadline, 0.05)
-        manager.capture(_indexes(kwargs))
+        manager.capture(indexes_from(kwargs))
     return manager
 
 
 async def _state(memo: kopf.Memo, kwargs: Mapping[str, Any]) -> OperatorState:
     return (await _manager(memo, kwargs)).state
-
-
-def _indexes(kwargs: Mapping[str, Any]) -> Indexes:
-    """Kopf passes every ``@kopf.index`` to admission handlers as it does to watch handlers."""
-    return Indexes(
-        journeys=kwargs["journeys_index"],
-        family=kwargs["family_index"],
-        participants=kwargs["participants_index"],
-        by_journey=kwargs["participants_by_journey"],
-        by_profile=kwargs["participants_by_profile"],
-        jobs=kwargs["jobs_index"],
-    )
 
 
 def _journey_facts(manager: Manager, key: Key) -> JourneyFacts | None:
@@ -405,18 +385,7 @@ def _journey_facts(manager: Manager, key: Key) -> JourneyFacts | None:
         facts = manager.journey_reconciler.facts(key)
     except (ValidationError, ValueError):
         return None
-    if facts is not None and key in manager.state.closed and facts.phase == JourneyPhase.LIVE:
-        facts = dataclasses.replace(facts, phase=JourneyPhase.CLOSED)
     return facts
-
-
-def _newest_live(state: OperatorState, namespace: str, family: str) -> str | None:
-    live = [
-        member
-        for member in state.family_members(namespace, family)
-        if member.state == JourneyState.LIVE and member.phase in (None, JourneyPhase.LIVE)
-    ]
-    return max(live, key=lambda m: m.version).name if live else None
 
 
 # --- Answers -------------------------------------------------------------------------------------

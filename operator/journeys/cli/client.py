@@ -1,0 +1,217 @@
+"""The plugin's only contact with the API server: the synchronous official client, thinly.
+
+Every call goes through :meth:`Client._call`, which turns the client's exceptions into a
+:class:`CliError` carrying the server's own message (a refused transition, a webhook's denial, a
+conflict), because that message is what tells the person what to do. Writes collect the
+server's ``Warning`` headers (webhook warnings, deprecated fields) so they are shown as kubectl
+shows them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Final, TypeVar
+
+import urllib3
+from kubernetes import client, config
+
+from journeys.api.models import GROUP, JOURNEY_PLURAL, PARTICIPANT_PLURAL, VERSION
+
+T = TypeVar("T")
+
+#: Bounds each request, so a dead API server is an error instead of a hang.
+REQUEST_TIMEOUT: Final = 30
+MERGE_PATCH: Final = "application/merge-patch+json"
+FIELD_MANAGER: Final = "kubectl-journey"
+_SERVICE_ACCOUNT_NAMESPACE: Final = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
+_WARNING: Final = re.compile(r'^\s*\d{3}\s+\S+\s+"((?:[^"\\]|\\.)*)"')
+
+
+class CliError(Exception):
+    """A failure to report as one line on standard error, with a non-zero exit code."""
+
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def server_error(status: int | None, reason: str | None, body: str | None) -> str:
+    """The API server's refusal as kubectl prints it: ``Error from server (Reason): message``.
+
+    The message of a ``Status`` body is kept verbatim (it is where CEL rules and webhooks say
+    what to do instead); only line breaks are folded, so the error stays on one line.
+    """
+    try:
+        parsed = json.loads(body or "")
+    except ValueError:
+        parsed = None
+    if isinstance(parsed, dict) and parsed.get("message"):
+        kind = parsed.get("reason") or reason or status
+        message = str(parsed["message"])
+    else:
+        kind = f"{status} {reason}" if reason else status
+        message = (body or "").strip() or "no details"
+    return f"Error from server ({kind}): {' '.join(message.split())}"
+
+
+def parse_warnings(values: list[str]) -> list[str]:
+    """The texts of ``Warning: 299 - "text"`` headers (RFC 7234), unescaped."""
+    found = []
+    for value in values:
+        match = _WARNING.match(value)
+        text = match.group(1) if match else value
+        found.append(re.sub(r"\\(.)", r"\1", text))
+    return found
+
+
+def _mapping(value: object) -> dict[str, Any]:
+    """The custom objects API is typed as returning ``object``; it returns decoded JSON."""
+    if not isinstance(value, dict):
+        raise CliError(f"unexpected answer from the API server: {value!r}")
+    return value
+
+
+class Client:
+    """The API calls the plugin needs, in one namespace (or all, for listing)."""
+
+    def __init__(self, kubeconfig: str | None, context: str | None, namespace: str | None) -> None:
+        api, default_namespace = _connect(kubeconfig, context)
+        self.namespace = namespace or default_namespace
+        self.custom = client.CustomObjectsApi(api)
+        self.core = client.CoreV1Api(api)
+        self.api = api
+        self.host = str(api.configuration.host)
+        #: Warnings the server sent with the last write.
+        self.warnings: list[str] = []
+
+    def _call(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        try:
+            return function(*args, _request_timeout=REQUEST_TIMEOUT, **kwargs)
+        except client.ApiException as error:
+            raise CliError(server_error(error.status, error.reason, error.body)) from error
+        except (urllib3.exceptions.HTTPError, OSError) as error:
+            raise CliError(f"cannot reach the API server at {self.host}: {error}") from error
+
+    def _write(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> dict[str, Any]:
+        data, _, headers = self._call(function, *args, **kwargs)
+        self.warnings = parse_warnings(headers.getlist("Warning") if headers else [])
+        return _mapping(data)
+
+    # --- reads -------------------------------------------------------------------------------
+
+    def get_journey(self, name: str) -> dict[str, Any]:
+        return _mapping(
+            self._call(
+                self.custom.get_namespaced_custom_object,
+                GROUP,
+                VERSION,
+                self.namespace,
+                JOURNEY_PLURAL,
+                name,
+            )
+        )
+
+    def list_journeys(self, all_namespaces: bool = False) -> list[dict[str, Any]]:
+        if all_namespaces:
+            found = self._call(
+                self.custom.list_cluster_custom_object, GROUP, VERSION, JOURNEY_PLURAL
+            )
+        else:
+            found = self._call(
+                self.custom.list_namespaced_custom_object,
+                GROUP,
+                VERSION,
+                self.namespace,
+                JOURNEY_PLURAL,
+            )
+        return list(_mapping(found).get("items") or [])
+
+    def list_participants(self) -> list[dict[str, Any]]:
+        found = self._call(
+            self.custom.list_namespaced_custom_object,
+            GROUP,
+            VERSION,
+            self.namespace,
+            PARTICIPANT_PLURAL,
+        )
+        return list(_mapping(found).get("items") or [])
+
+    def get_participant(self, name: str) -> dict[str, Any]:
+        return _mapping(
+            self._call(
+                self.custom.get_namespaced_custom_object,
+                GROUP,
+                VERSION,
+                self.namespace,
+                PARTICIPANT_PLURAL,
+                name,
+            )
+        )
+
+    def events(self, obj: dict[str, Any]) -> list[dict[str, Any]]:
+        """Events about this very object (its uid, not an older one of the same name)."""
+        metadata = obj.get("metadata") or {}
+        selector = f"involvedObject.name={metadata.get('name')},involvedObject.kind={obj['kind']}"
+        if metadata.get("uid"):
+            selector += f",involvedObject.uid={metadata['uid']}"
+        found = self._call(self.core.list_namespaced_event, self.namespace, field_selector=selector)
+        serialize = self.api.sanitize_for_serialization
+        return [_mapping(serialize(item)) for item in found.items]  # type: ignore[no-untyped-call]
+
+    # --- writes ------------------------------------------------------------------------------
+
+    def patch_journey(self, name: str, patch: dict[str, Any], dry_run: bool) -> dict[str, Any]:
+        """A JSON merge patch of a Journey; ``dry_run`` runs every admission stage, stores none."""
+        return self._write(
+            self.custom.patch_namespaced_custom_object_with_http_info,
+            GROUP,
+            VERSION,
+            self.namespace,
+            JOURNEY_PLURAL,
+            name,
+            patch,
+            dry_run="All" if dry_run else None,
+            field_manager=FIELD_MANAGER,
+            _content_type=MERGE_PATCH,
+        )
+
+    def create(self, plural: str, manifest: dict[str, Any], dry_run: bool) -> dict[str, Any]:
+        return self._write(
+            self.custom.create_namespaced_custom_object_with_http_info,
+            GROUP,
+            VERSION,
+            self.namespace,
+            plural,
+            manifest,
+            dry_run="All" if dry_run else None,
+            field_manager=FIELD_MANAGER,
+        )
+
+
+def _connect(kubeconfig: str | None, context: str | None) -> tuple[client.ApiClient, str]:
+    """An API client and the default namespace, kubectl's way: ``--kubeconfig``, else
+    ``$KUBECONFIG``, else ``~/.kube/config``; inside a pod without one, its service account."""
+    try:
+        # The config loaders carry no annotations.
+        api = config.new_client_from_config(  # type: ignore[no-untyped-call]
+            config_file=kubeconfig, context=context
+        )
+        contexts, active = config.list_kube_config_contexts(  # type: ignore[no-untyped-call]
+            config_file=kubeconfig
+        )
+    except (config.ConfigException, OSError) as error:
+        if kubeconfig or context or not os.environ.get("KUBERNETES_SERVICE_HOST"):
+            raise CliError(f"cannot load the kubeconfig: {error}") from error
+        configuration = client.Configuration()
+        config.load_incluster_config(  # type: ignore[no-untyped-call]
+            client_configuration=configuration
+        )
+        namespace = _SERVICE_ACCOUNT_NAMESPACE.read_text().strip() or "default"
+        return client.ApiClient(configuration), namespace
+    chosen = next((c for c in contexts if c.get("name") == context), active) if context else active
+    namespace = ((chosen or {}).get("context") or {}).get("namespace") or "default"
+    return api, str(namespace)

@@ -1,0 +1,518 @@
+"""``kubectl journey``: arguments in, API calls and text out; the decisions live elsewhere.
+
+Writes that end something (close, stop, and new-version, which closes the version it replaces)
+are first sent with ``dryRun=All``: the API server runs its CEL rules and the admission webhooks
+without storing anything, so a refused change is reported with the server's message *before*
+anyone is asked to confirm it, and ``--dry-run`` is simply that first request on its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Final, TextIO
+
+import yaml
+
+from journeys.api.models import GROUP, JOURNEY_PLURAL, PARTICIPANT_PLURAL
+from journeys.cli import plan, render
+from journeys.cli.client import Client, CliError
+
+POLL_INTERVAL: Final = 1.0
+ENTER_WAIT: Final = "60s"
+INTERRUPTED: Final = 130
+
+
+@dataclass
+class Io:
+    """Where the command reads answers and writes data, dialogs and errors."""
+
+    stdin: TextIO = field(default_factory=lambda: sys.stdin)
+    stdout: TextIO = field(default_factory=lambda: sys.stdout)
+    stderr: TextIO = field(default_factory=lambda: sys.stderr)
+
+    def out(self, text: str) -> None:
+        self.stdout.write(text + "\n")
+        self.stdout.flush()
+
+    def err(self, text: str) -> None:
+        self.stderr.write(text + "\n")
+        self.stderr.flush()
+
+
+Command = Callable[[argparse.Namespace, Client, Io], int]
+
+
+# --------------------------------------------------------------------------------------------
+# Shared steps
+# --------------------------------------------------------------------------------------------
+
+
+def _show_warnings(kube: Client, io: Io, shown: set[str]) -> None:
+    for warning in kube.warnings:
+        if warning not in shown:
+            io.err(f"Warning: {warning}")
+            shown.add(warning)
+
+
+def _confirm(args: argparse.Namespace, io: Io, dialog: str, verb: str, name: str) -> None:
+    """Show what will happen; go on only on y/yes (or --yes). ``--dry-run`` never asks."""
+    io.err(dialog)
+    if args.dry_run:
+        io.err("Server dry run: the API server accepted the request; nothing was changed.")
+        return
+    if args.yes:
+        return
+    io.stderr.write(render.question(verb, name))
+    io.stderr.flush()
+    answer = io.stdin.readline()
+    if not io.stdin.isatty():
+        io.err("")  # the answer was not echoed: end the prompt's line
+    if answer == "":
+        raise CliError(
+            f"no answer on standard input: {name} was not changed "
+            f"(pass --yes to {verb.lower()} without asking)"
+        )
+    if not render.is_yes(answer):
+        raise CliError(f"not confirmed: {name} was not changed")
+
+
+def _print_object(io: Io, obj: Any, output: str) -> None:
+    if output == "json":
+        io.out(json.dumps(obj, indent=4))
+    else:
+        io.out(yaml.safe_dump(obj, sort_keys=False, default_flow_style=False).rstrip())
+
+
+def _done(io: Io, args: argparse.Namespace, kind: str, obj: dict[str, Any], what: str) -> None:
+    """kubectl's confirmation line (``journey.journeys.dev/x closed``), or the object (-o)."""
+    if args.output:
+        _print_object(io, obj, args.output)
+        return
+    suffix = " (server dry run)" if getattr(args, "dry_run", False) else ""
+    io.out(f"{kind}.{GROUP}/{obj['metadata']['name']} {what}{suffix}")
+
+
+def _follow(
+    kube: Client,
+    io: Io,
+    args: argparse.Namespace,
+    name: str,
+    finished: Callable[[dict[str, Any]], bool],
+    generation: int = 0,
+) -> dict[str, Any]:
+    """Show the journey's counts as they change until ``finished``; the display goes to stdout,
+    or to stderr when stdout carries data (-o). A status older than ``generation`` (the
+    operator has not seen our change yet) is not shown: it would show the phase before it."""
+    sink = io.stderr if args.output else io.stdout
+    live = sink.isatty()
+    deadline = None if args.timeout is None else time.monotonic() + args.timeout
+    last = ""
+    while True:
+        obj = kube.get_journey(name)
+        line = render.progress_line(obj)
+        observed = int((obj.get("status") or {}).get("observedGeneration") or 0)
+        done = finished(obj)
+        if line != last and (observed >= generation or done):
+            sink.write(f"\r\033[K{line}" if live else f"{line}\n")
+            sink.flush()
+            last = line
+        if done:
+            if live:
+                sink.write("\n")
+            return obj
+        if deadline is not None and time.monotonic() >= deadline:
+            if live:
+                sink.write("\n")
+            raise CliError(
+                f"timed out waiting for journey {name} (it carries on; "
+                f"kubectl journey wait {name} --for=phase=... to wait again)"
+            )
+        time.sleep(POLL_INTERVAL)
+
+
+def _final(obj: dict[str, Any]) -> bool:
+    return plan.JourneyView.of(obj).phase in plan.FINAL_PHASES
+
+
+def _load_patch(path: str | None, io: Io) -> dict[str, Any] | None:
+    if path is None:
+        return None
+    try:
+        text = io.stdin.read() if path == "-" else Path(path).read_text()
+        loaded = yaml.safe_load(text)
+    except (OSError, yaml.YAMLError) as error:
+        raise CliError(f"cannot read the patch {path}: {error}") from error
+    if not isinstance(loaded, dict):
+        raise CliError(f"the patch {path} must be a mapping: a merge patch of the Journey")
+    return loaded
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+# --------------------------------------------------------------------------------------------
+# Commands
+# --------------------------------------------------------------------------------------------
+
+
+def cmd_list(args: argparse.Namespace, kube: Client, io: Io) -> int:
+    items = kube.list_journeys(all_namespaces=args.all_namespaces)
+    if args.family:
+        items = [o for o in items if plan.JourneyView.of(o).family == args.family]
+    if args.output:
+        listing = {"apiVersion": "v1", "kind": "List", "metadata": {}, "items": items}
+        _print_object(io, listing, args.output)
+        return 0
+    if not items:
+        where = "any namespace" if args.all_namespaces else f"namespace {kube.namespace}"
+        io.err(f"No journeys found in {where}.")
+        return 0
+    views = [plan.JourneyView.of(o) for o in items]
+    io.out(render.journeys_table(views, args.all_namespaces, _now()))
+    return 0
+
+
+def cmd_status(args: argparse.Namespace, kube: Client, io: Io) -> int:
+    obj = kube.get_journey(args.name)
+    if args.output:
+        _print_object(io, obj, args.output)
+        return 0
+    members = plan.family_members(kube.list_journeys(), plan.JourneyView.of(obj).family)
+    io.out(render.status_text(obj, members, kube.events(obj), _now()))
+    return 0
+
+
+def cmd_close(args: argparse.Namespace, kube: Client, io: Io) -> int:
+    obj = kube.get_journey(args.name)
+    view = plan.JourneyView.of(obj)
+    if view.state == "closed":
+        io.err(f"journey {view.name} is already closed (phase {view.phase or '-'}): nothing to do")
+        _done(io, args, "journey", obj, "unchanged")
+        return 0
+    who = plan.inside(kube.list_participants(), view.name)
+    patch = {"spec": {"state": "closed"}}
+    shown: set[str] = set()
+    result = kube.patch_journey(view.name, patch, dry_run=True)
+    _show_warnings(kube, io, shown)
+    timeout = str((obj.get("spec") or {}).get("drain", {}).get("timeout", "2184h"))
+    _confirm(args, io, render.close_dialog(view, who, timeout), "Close", view.name)
+    if not args.dry_run:
+        result = kube.patch_journey(view.name, patch, dry_run=False)
+        _show_warnings(kube, io, shown)
+    _done(io, args, "journey", result, "closed")
+    if args.wait and not args.dry_run:
+        generation = int(result["metadata"].get("generation") or 0)
+        final = _follow(kube, io, args, view.name, _final, generation)
+        if args.output:
+            _print_object(io, final, args.output)
+    return 0
+
+
+def cmd_stop(args: argparse.Namespace, kube: Client, io: Io) -> int:
+    obj = kube.get_journey(args.name)
+    view = plan.JourneyView.of(obj)
+    if view.state == "stopped":
+        io.err(f"journey {view.name} is already stopped (phase {view.phase or '-'}): nothing to do")
+        _done(io, args, "journey", obj, "unchanged")
+        return 0
+    who = plan.inside(kube.list_participants(), view.name)
+    spec: dict[str, Any] = {"state": "stopped"}
+    if args.reason:
+        spec["stopReason"] = args.reason
+    shown: set[str] = set()
+    result = kube.patch_journey(view.name, {"spec": spec}, dry_run=True)
+    _show_warnings(kube, io, shown)
+    policy = str((obj.get("spec") or {}).get("halt", {}).get("policy", "Suspend"))
+    _confirm(args, io, render.stop_dialog(view, who, policy, args.reason or ""), "Stop", view.name)
+    if not args.dry_run:
+        result = kube.patch_journey(view.name, {"spec": spec}, dry_run=False)
+        _show_warnings(kube, io, shown)
+    _done(io, args, "journey", result, "stopped")
+    if args.wait and not args.dry_run:
+        generation = int(result["metadata"].get("generation") or 0)
+
+        def halted(current: dict[str, Any]) -> bool:
+            status = current.get("status") or {}
+            return (
+                status.get("phase") == "Stopped"
+                and int(status.get("observedGeneration") or 0) >= generation
+                and not (status.get("participants") or {}).get("active")
+            )
+
+        final = _follow(kube, io, args, view.name, halted, generation)
+        if args.output:
+            _print_object(io, final, args.output)
+    return 0
+
+
+def _edit(args: argparse.Namespace, io: Io) -> plan.Edit:
+    return plan.Edit(
+        images=plan.parse_images(args.image or []), patch=_load_patch(args.filename, io)
+    )
+
+
+def cmd_new_version(args: argparse.Namespace, kube: Client, io: Io) -> int:
+    journeys = kube.list_journeys()
+    family, members, latest = plan.resolve_latest(journeys, args.family, kube.namespace)
+    new = plan.new_version(latest, family, _edit(args, io), _now(), kube.namespace)
+    participants = kube.list_participants() if new.live else []
+    closing = [
+        (old, plan.inside(participants, old.name))
+        for old in (plan.superseded_by_new(members, new.version) if new.live else [])
+    ]
+    shown: set[str] = set()
+    result = kube.create(JOURNEY_PLURAL, new.manifest, dry_run=True)
+    _show_warnings(kube, io, shown)
+    _confirm(args, io, render.new_version_dialog(new, closing), "Create", new.name)
+    if not args.dry_run:
+        result = kube.create(JOURNEY_PLURAL, new.manifest, dry_run=False)
+        _show_warnings(kube, io, shown)
+    _done(io, args, "journey", result, f"created from {new.source}")
+    for old, who in closing:
+        io.err(
+            f"{old.name} {'would be' if args.dry_run else 'is being'} closed to new entries "
+            f"(superseded by {new.name}); {render.finish_there(who)}"
+        )
+    if args.wait and not args.dry_run:
+        for old, _ in closing:
+            _follow(kube, io, args, old.name, _final)
+    return 0
+
+
+def cmd_duplicate(args: argparse.Namespace, kube: Client, io: Io) -> int:
+    source = kube.get_journey(args.name)
+    existing = plan.family_members(kube.list_journeys(), args.family)
+    if existing:
+        names = ", ".join(m.name for m in existing)
+        raise CliError(
+            f"family {args.family} already exists in namespace {kube.namespace} ({names}): "
+            f"to change it, create a new version (kubectl journey new-version {args.family})"
+        )
+    new = plan.duplicate(source, args.family, _edit(args, io), _now(), kube.namespace)
+    shown: set[str] = set()
+    result = kube.create(JOURNEY_PLURAL, new.manifest, dry_run=args.dry_run)
+    _show_warnings(kube, io, shown)
+    _done(io, args, "journey", result, f"created from {new.source}")
+    return 0
+
+
+def cmd_enter(args: argparse.Namespace, kube: Client, io: Io) -> int:
+    attributes = plan.parse_attributes(args.attr or [])
+    manifest = plan.participant_manifest(args.name, args.profile, attributes, kube.namespace)
+    name = manifest["metadata"]["name"]
+    kube.get_journey(args.name)  # a missing journey is named plainly, webhook or not
+    try:
+        result = kube.create(PARTICIPANT_PLURAL, manifest, dry_run=args.dry_run)
+    except CliError as error:
+        if "(AlreadyExists)" in str(error):
+            raise CliError(
+                f"{error}: profile {args.profile} has already entered journey {args.name} as "
+                f"participant {name} (kubectl get participant {name} -n {kube.namespace})"
+            ) from error
+        raise
+    _show_warnings(kube, io, set())
+    _done(io, args, "participant", result, "created")
+    if args.wait and not args.dry_run:
+        return _await_entry(kube, io, args, name)
+    return 0
+
+
+def _await_entry(kube: Client, io: Io, args: argparse.Namespace, name: str) -> int:
+    """Until the operator admits or rejects the participant; a rejection is a failure."""
+    timeout = args.timeout if args.timeout is not None else plan.parse_timeout(ENTER_WAIT)
+    deadline = time.monotonic() + timeout
+    while True:
+        status = kube.get_participant(name).get("status") or {}
+        phase = status.get("phase") or "Pending"
+        if phase != "Pending":
+            break
+        if time.monotonic() >= deadline:
+            raise CliError(f"timed out: participant {name} is still Pending (is the operator up?)")
+        time.sleep(POLL_INTERVAL)
+    detail = f"{status.get('reason', '')}: {status.get('message', '')}".strip(": ")
+    if phase == "Rejected":
+        raise CliError(f"participant {name} was rejected: {detail}")
+    (io.stderr if args.output else io.stdout).write(f"participant {name} is {phase} ({detail})\n")
+    return 0
+
+
+def cmd_wait(args: argparse.Namespace, kube: Client, io: Io) -> int:
+    want = plan.parse_wait_for(args.for_)
+    timeout = plan.parse_timeout(args.wait_timeout)
+    deadline = time.monotonic() + timeout
+    while True:
+        obj = kube.get_journey(args.name)
+        outcome = plan.wait_outcome(obj, want)
+        if outcome.done:
+            io.out(f"journey.{GROUP}/{args.name} condition met")
+            return 0
+        if outcome.impossible:
+            raise CliError(outcome.impossible)
+        if time.monotonic() >= deadline:
+            phase = plan.JourneyView.of(obj).phase or "not yet seen by the operator"
+            raise CliError(
+                f"timed out after {args.wait_timeout} waiting for {want} of journey "
+                f"{args.name} (phase: {phase})"
+            )
+        time.sleep(min(POLL_INTERVAL, max(deadline - time.monotonic(), 0.0)))
+
+
+# --------------------------------------------------------------------------------------------
+# Arguments
+# --------------------------------------------------------------------------------------------
+
+
+def _global_options(parser: argparse.ArgumentParser, top: bool) -> None:
+    """kubectl's flags, accepted before and after the subcommand (kubectl passes them on)."""
+    default: Any = None if top else argparse.SUPPRESS
+    parser.add_argument("-n", "--namespace", default=default, help="namespace (default: context's)")
+    parser.add_argument("--context", default=default, help="kubeconfig context to use")
+    parser.add_argument("--kubeconfig", default=default, help="path to the kubeconfig file")
+
+
+def _output_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-o", "--output", choices=["json", "yaml"], default=None, help="print the object as data"
+    )
+
+
+def _ending_options(parser: argparse.ArgumentParser, waits: str) -> None:
+    parser.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="send the change with dryRun=All: the API server and webhooks check it, "
+        "nothing is changed",
+    )
+    parser.add_argument("--wait", action="store_true", help=f"follow {waits} until it is done")
+    parser.add_argument(
+        "--timeout",
+        type=_duration,
+        default=None,
+        help="with --wait: give up after this long (Go duration, e.g. 10m); default: no limit",
+    )
+
+
+def _edit_options(parser: argparse.ArgumentParser) -> None:
+    edits = parser.add_mutually_exclusive_group()
+    edits.add_argument(
+        "--image",
+        action="append",
+        metavar="[CONTAINER=]IMAGE",
+        help="new image for the only container, or for CONTAINER (repeatable)",
+    )
+    edits.add_argument(
+        "-f",
+        "--filename",
+        metavar="PATCH",
+        help="YAML/JSON merge patch of the Journey to apply to the copy ('-' for stdin)",
+    )
+
+
+def _duration(text: str) -> float:
+    try:
+        return plan.parse_timeout(text)
+    except plan.PlanError as error:
+        raise argparse.ArgumentTypeError(str(error)) from error
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kubectl journey",
+        description="Close, stop and version journeys (journeys.dev) safely.",
+    )
+    _global_options(parser, top=True)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, handler: Command, help_text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        _global_options(sub, top=False)
+        sub.set_defaults(handler=handler)
+        return sub
+
+    sub = command("list", cmd_list, "list journeys with their state, phase and counts")
+    sub.add_argument("family", nargs="?", help="only this family")
+    sub.add_argument("-A", "--all-namespaces", action="store_true", help="in every namespace")
+    _output_option(sub)
+
+    sub = command("status", cmd_status, "show a journey: phase, counts, who/when/why, events")
+    sub.add_argument("name")
+    _output_option(sub)
+
+    sub = command("close", cmd_close, "close a journey to new entries; those inside finish")
+    sub.add_argument("name")
+    _ending_options(sub, "the drain")
+    _output_option(sub)
+
+    sub = command("stop", cmd_stop, "stop a journey now: everyone inside is halted")
+    sub.add_argument("name")
+    sub.add_argument("--reason", default="", help="why, recorded for everyone to see")
+    _ending_options(sub, "the halt")
+    _output_option(sub)
+
+    sub = command(
+        "new-version",
+        cmd_new_version,
+        "create <family>-v<N+1> from the latest version; it closes the version it replaces",
+    )
+    sub.add_argument("family", help="the family (or the name of its latest version)")
+    _edit_options(sub)
+    _ending_options(sub, "the drain of the version it replaces")
+    _output_option(sub)
+
+    sub = command("duplicate", cmd_duplicate, "start a new family (<family>-v1) from a journey")
+    sub.add_argument("name")
+    sub.add_argument("--family", required=True, help="the new family")
+    _edit_options(sub)
+    sub.add_argument("--dry-run", action="store_true", help="server-side dry run")
+    _output_option(sub)
+
+    sub = command("enter", cmd_enter, "enter a profile into a journey (create a Participant)")
+    sub.add_argument("name", help="the journey")
+    sub.add_argument("profile")
+    sub.add_argument(
+        "--attr", action="append", metavar="KEY=VALUE", help="attribute for the workload"
+    )
+    sub.add_argument("--dry-run", action="store_true", help="server-side dry run")
+    sub.add_argument("--wait", action="store_true", help="wait until admitted (Active) or rejected")
+    sub.add_argument("--timeout", type=_duration, default=None, help=f"default {ENTER_WAIT}")
+    _output_option(sub)
+
+    sub = command("wait", cmd_wait, "wait until a journey reaches a phase or condition")
+    sub.add_argument("name")
+    sub.add_argument(
+        "--for",
+        dest="for_",
+        required=True,
+        metavar="phase=PHASE|condition=TYPE[=STATUS]",
+        help="e.g. --for=phase=Finished",
+    )
+    sub.add_argument("--timeout", dest="wait_timeout", default="30s", help="default 30s")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, io: Io | None = None) -> int:
+    io = io or Io()
+    args = build_parser().parse_args(argv)
+    try:
+        kube = Client(args.kubeconfig, args.context, args.namespace)
+        handler: Command = args.handler
+        return handler(args, kube, io)
+    except (CliError, plan.PlanError) as error:
+        io.err(f"error: {error}" if not str(error).startswith("Error from server") else str(error))
+        return error.code if isinstance(error, CliError) else 1
+    except KeyboardInterrupt:
+        io.err("\ninterrupted: nothing more was done (a change already made stays made)")
+        return INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

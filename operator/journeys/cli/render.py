@@ -1,0 +1,335 @@
+"""What the plugin shows: confirmation dialogs, tables, ``status``, progress lines.
+
+Pure text from plain data, so the wording a person confirms is unit-tested as carefully as the
+request that follows it. The dialogs follow the reference product's: say what will happen, to how
+many participants, and whether it can be undone (it never can).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final
+
+from journeys.cli.plan import Inside, JourneyView, NewJourney
+
+YES_ANSWERS: Final = frozenset({"y", "yes"})
+NO_RESUME: Final = (
+    "This cannot be undone: a {what} journey never runs again (create a new version)."
+)
+RECENT_EVENTS: Final = 10
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def is_yes(answer: str) -> bool:
+    """Only an explicit yes confirms; anything else, including an empty line, declines."""
+    return answer.strip().lower() in YES_ANSWERS
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def question(verb: str, name: str) -> str:
+    return f"{verb} {name}? [y/N]: "
+
+
+# --------------------------------------------------------------------------------------------
+# Dialogs
+# --------------------------------------------------------------------------------------------
+
+
+def close_dialog(journey: JourneyView, who: Inside, drain_timeout: str) -> str:
+    """What closing does: entries end now, those inside finish, then the journey is Finished."""
+    lines = [f"Close journey {journey.name} to new entries (namespace {journey.namespace})?"]
+    if journey.effective_phase != "Live":
+        lines.append(
+            f"  - It is already {journey.effective_phase.lower()}"
+            + (f" (superseded by {journey.superseded_by})" if journey.superseded_by else "")
+            + ": closing records it in spec.state and in the audit trail."
+        )
+    else:
+        lines.append("  - From now on no one new can enter it.")
+    if who.total:
+        lines.append(
+            f"  - {_inside_text(who)} {_agree(who.total, 'continues', 'continue')} to the end "
+            f"of {_agree(who.total, 'its', 'their')} path; when the last one leaves, the journey "
+            f"is Finished. Whoever is still inside after the drain timeout ({drain_timeout}) is "
+            "halted."
+        )
+    else:
+        lines.append("  - No participant is inside: the journey will be Finished right away.")
+    lines.append("  - " + NO_RESUME.format(what="closed"))
+    return "\n".join(lines)
+
+
+def stop_dialog(journey: JourneyView, who: Inside, policy: str, reason: str) -> str:
+    """What stopping does: everyone inside is halted now, per the halt policy; no way back."""
+    lines = [f"Stop journey {journey.name} now (namespace {journey.namespace})?"]
+    if journey.effective_phase in {"Stopped", "Finished"}:
+        lines.append(
+            f"  - It is already {journey.effective_phase.lower()}: stopping records it in "
+            "spec.state and in the audit trail."
+        )
+    if who.active:
+        effect = (
+            "their Jobs are deleted with their pods"
+            if policy == "Delete"
+            else "their Jobs are suspended, so their pods end and the Jobs stay for inspection"
+        )
+        lines.append(
+            f"  - {plural(who.active, 'active participant')} will be halted at once "
+            f"(halt policy {policy}: {effect})."
+        )
+    else:
+        lines.append("  - No participant is active: nobody needs halting.")
+    if who.pending:
+        lines.append(
+            f"  - {plural(who.pending, 'pending participant')} will be rejected "
+            f"({_agree(who.pending, 'it has', 'they have')} no Job yet)."
+        )
+    lines.append("  - No one new can enter it.")
+    if reason:
+        lines.append(f"  - Reason recorded: {reason}")
+    else:
+        lines.append("  - No reason given (--reason TEXT records why, for everyone to see).")
+    lines.append("  - " + NO_RESUME.format(what="stopped"))
+    return "\n".join(lines)
+
+
+def new_version_dialog(new: NewJourney, superseded: Sequence[tuple[JourneyView, Inside]]) -> str:
+    """What publishing a version does, including closing the one it replaces (supersession)."""
+    spec = new.manifest["spec"]
+    lines = [
+        f"Create journey {new.name} (version {new.version} of family {spec['family']}), "
+        f"copied from {new.source}?"
+    ]
+    lines.extend(f"  - {change}" for change in new.changes)
+    if not new.live:
+        lines.append(f"  - It is created {spec.get('state')}: it closes no other version.")
+    else:
+        lines.append(f"  - {new.name} is live and accepts entries as soon as it is created.")
+        for old, who in superseded:
+            lines.append(
+                f"  - {old.name} will be closed to new entries (superseded by {new.name}); "
+                f"{finish_there(who)}. It cannot be reopened."
+            )
+        if not superseded:
+            lines.append("  - No older version is live: no other version is closed.")
+    return "\n".join(lines)
+
+
+def finish_there(who: Inside) -> str:
+    """What happens to those inside a version that a newer one closes."""
+    if not who.total:
+        return "nobody is inside, so it finishes at once"
+    verb, pronoun = _agree(who.total, "finishes", "finish"), _agree(who.total, "its", "their")
+    return f"{_inside_text(who)} {verb} {pronoun} path there"
+
+
+def _inside_text(who: Inside) -> str:
+    text = plural(who.total, "participant") + " inside"
+    if who.pending:
+        text += f" ({who.pending} still pending)"
+    return text
+
+
+def _agree(count: int, singular: str, plural_form: str) -> str:
+    return singular if count == 1 else plural_form
+
+
+# --------------------------------------------------------------------------------------------
+# Tables and status
+# --------------------------------------------------------------------------------------------
+
+
+def table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
+    """kubectl's plain table: upper-case headers, columns padded, three spaces apart."""
+    materialized = [list(headers), *[list(row) for row in rows]]
+    widths = [max(len(row[i]) for row in materialized) for i in range(len(headers))]
+    return "\n".join(
+        "   ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in materialized
+    )
+
+
+def human_age(delta: timedelta) -> str:
+    """Ages the way kubectl prints them: precise when young, coarse when old (5m, 3h12m, 4d)."""
+    seconds = max(int(delta.total_seconds()), 0)
+    minutes, hours, days = seconds // 60, seconds // 3600, seconds // 86400
+    years = days // 365
+    if seconds < 120:
+        return f"{seconds}s"
+    if minutes < 10:
+        rest = seconds % 60
+        return f"{minutes}m{rest}s" if rest else f"{minutes}m"
+    if hours < 3:
+        return f"{minutes}m"
+    if hours < 8:
+        rest = minutes % 60
+        return f"{hours}h{rest}m" if rest else f"{hours}h"
+    if hours < 48:
+        return f"{hours}h"
+    if days < 8:
+        rest = hours % 24
+        return f"{days}d{rest}h" if rest else f"{days}d"
+    if days < 730:
+        return f"{days}d"
+    if years < 8:
+        rest = days % 365
+        return f"{years}y{rest}d" if rest else f"{years}y"
+    return f"{years}y"
+
+
+def age(timestamp: str | None, now: datetime) -> str:
+    when = parse_time(timestamp)
+    return human_age(now - when) if when else "<unknown>"
+
+
+def parse_time(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def journeys_table(views: Sequence[JourneyView], all_namespaces: bool, now: datetime) -> str:
+    headers = ["NAME", "FAMILY", "VERSION", "STATE", "PHASE", "ACTIVE", "COMPLETED"]
+    headers += ["FAILED", "HALTED", "REJECTED", "AGE"]
+    if all_namespaces:
+        headers.insert(0, "NAMESPACE")
+    ordered = sorted(views, key=lambda v: (v.namespace, v.family, v.version, v.name))
+    rows = []
+    for view in ordered:
+        row = [view.name, view.family, str(view.version), view.state, view.phase or "-"]
+        row += [str(view.counts[k]) for k in ("active", "completed", "failed", "halted")]
+        row += [str(view.counts["rejected"]), age(view.created, now)]
+        rows.append([view.namespace, *row] if all_namespaces else row)
+    return table(headers, rows)
+
+
+def counts_text(counts: Mapping[str, int]) -> str:
+    return (
+        f"{counts.get('active', 0)} inside, {counts.get('completed', 0)} completed, "
+        f"{counts.get('failed', 0)} failed, {counts.get('halted', 0)} halted, "
+        f"{counts.get('rejected', 0)} rejected"
+    )
+
+
+def progress_line(obj: Mapping[str, Any]) -> str:
+    """One line per change while ``--wait`` follows a drain or a halt."""
+    view = JourneyView.of(obj)
+    return f"{view.name}: {view.phase or 'Pending'}: {counts_text(view.counts)}"
+
+
+def status_text(
+    obj: Mapping[str, Any],
+    members: Sequence[JourneyView],
+    events: Sequence[Mapping[str, Any]],
+    now: datetime,
+) -> str:
+    """``kubectl journey status``: where the journey is, who put it there, when and why."""
+    view = JourneyView.of(obj)
+    spec = obj.get("spec") or {}
+    status = obj.get("status") or {}
+    ready = _find_condition(status, "Ready")
+    phase = view.phase or "(not yet seen by the operator)"
+    if ready and ready.get("reason") and view.phase:
+        phase += f" ({ready['reason']})"
+    lines = [
+        f"Name:          {view.name}",
+        f"Namespace:     {view.namespace}",
+        f"Family:        {view.family}, version {view.version}",
+        f"State:         {view.state} (spec.state)",
+        f"Phase:         {phase}",
+        f"Participants:  {counts_text(view.counts)}",
+    ]
+    lines.extend(_audit_lines(status))
+    settings = [
+        f"halt policy {(spec.get('halt') or {}).get('policy', 'Suspend')}",
+        f"drain timeout {(spec.get('drain') or {}).get('timeout', '2184h')}",
+    ]
+    capacity = (spec.get("entry") or {}).get("maxParticipants")
+    if capacity:
+        settings.append(f"capacity {capacity}")
+    if spec.get("endAt"):
+        settings.append(f"ends at {spec['endAt']}")
+    lines.append(f"Settings:      {', '.join(settings)}")
+    if members:
+        listed = ", ".join(
+            f"{m.name} ({m.effective_phase or '-'}){' <- this one' if m.name == view.name else ''}"
+            for m in members
+        )
+        lines.append(f"Versions:      {listed}")
+    lines.append("Conditions:")
+    conditions = status.get("conditions") or []
+    if conditions:
+        rows = [
+            [
+                str(c.get("type", "")),
+                str(c.get("status", "")),
+                str(c.get("reason", "")),
+                age(c.get("lastTransitionTime"), now),
+                str(c.get("message", "")),
+            ]
+            for c in conditions
+        ]
+        lines.extend(_indent(table(["TYPE", "STATUS", "REASON", "AGE", "MESSAGE"], rows)))
+    else:
+        lines.append("  <none>")
+    lines.append("Events:")
+    recent = sorted(events, key=lambda e: parse_time(_event_time(e)) or _EPOCH)[-RECENT_EVENTS:]
+    if recent:
+        rows = [
+            [
+                str(e.get("type", "")),
+                str(e.get("reason", "")),
+                age(_event_time(e), now),
+                str((e.get("source") or {}).get("component") or e.get("reportingComponent") or ""),
+                str(e.get("message", "")),
+            ]
+            for e in recent
+        ]
+        lines.extend(_indent(table(["TYPE", "REASON", "AGE", "FROM", "MESSAGE"], rows)))
+    else:
+        lines.append("  <none>")
+    return "\n".join(lines)
+
+
+def _audit_lines(status: Mapping[str, Any]) -> list[str]:
+    lines = []
+    if status.get("closedAt"):
+        by = f" by {status['closedBy']}" if status.get("closedBy") else ""
+        lines.append(f"Closed:        {status['closedAt']}{by}")
+    if status.get("supersededBy"):
+        lines.append(f"Superseded by: {status['supersededBy']}")
+    if status.get("stoppedAt"):
+        by = f" by {status['stoppedBy']}" if status.get("stoppedBy") else ""
+        why = f", reason: {status['stopReason']}" if status.get("stopReason") else ""
+        lines.append(f"Stopped:       {status['stoppedAt']}{by}{why}")
+    if status.get("finishedAt"):
+        lines.append(f"Finished:      {status['finishedAt']}")
+    return lines
+
+
+def _find_condition(status: Mapping[str, Any], type_: str) -> Mapping[str, Any] | None:
+    for found in status.get("conditions") or []:
+        if found.get("type") == type_:
+            return found  # type: ignore[no-any-return]
+    return None
+
+
+def _event_time(event: Mapping[str, Any]) -> str:
+    """When an Event last happened: core/v1 fields first, then events.k8s.io's, then creation."""
+    return str(
+        event.get("lastTimestamp")
+        or event.get("eventTime")
+        or (event.get("metadata") or {}).get("creationTimestamp")
+        or ""
+    )
+
+
+def _indent(text: str) -> list[str]:
+    return ["  " + line for line in text.splitlines()]
