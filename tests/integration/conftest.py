@@ -21,6 +21,8 @@ from pathlib import Path
 import pytest
 from kubernetes import client, config
 
+from tests.integration.support import Cluster, OperatorProcess
+
 TEST_NAMESPACE_LABEL = "journeys.dev/integration-test"
 
 
@@ -114,3 +116,18 @@ class Kubectl:
 def kubectl(kubeconfig_path: str) -> Kubectl:
     """kubectl bound to the cluster under test."""
     return Kubectl(find_kubectl(), kubeconfig_path)
+
+
+@pytest.fixture
+def cluster(api_client: client.ApiClient, namespace: str) -> Cluster:
+    """Journeys, participants and Jobs of this test's namespace."""
+    return Cluster(api_client, namespace)
+
+
+@pytest.fixture
+def operator(namespace: str) -> Iterator[OperatorProcess]:
+    """The real operator command, watching only this test's namespace, without webhooks."""
+    process = OperatorProcess(namespace).start()
+    yield process
+    process.stop()
+    print(process.output()[-4000:])  # pytest shows it only for a failed test

@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 import yaml
-from kubernetes import client
 
 from journeys.webhooks.serving import dev_configuration_name
 from tests.integration.conftest import Kubectl
@@ -66,11 +65,6 @@ class User:
 
 def _yaml(manifest: dict[str, Any] | None) -> str | None:
     return None if manifest is None else yaml.safe_dump(manifest)
-
-
-@pytest.fixture
-def cluster(api_client: client.ApiClient, namespace: str) -> Cluster:
-    return Cluster(api_client, namespace)
 
 
 @pytest.fixture

@@ -10,13 +10,11 @@ from __future__ import annotations
 import itertools
 import json
 import string
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from kubernetes import client
 from kubernetes.client.rest import ApiException
 
 from tests.integration.support import (
@@ -146,19 +144,6 @@ def participants(draw: st.DrawFn) -> dict[str, Any]:
         "metadata": {"name": draw(mostly(dns_name, names))},
         "spec": {k: v for k, v in spec.items() if v is not _MISSING},
     }
-
-
-@pytest.fixture
-def cluster(api_client: client.ApiClient, namespace: str) -> Cluster:
-    return Cluster(api_client, namespace)
-
-
-@pytest.fixture
-def operator(namespace: str) -> Iterator[OperatorProcess]:
-    process = OperatorProcess(namespace).start()
-    yield process
-    process.stop()
-    print(process.output()[-3000:])
 
 
 def send(cluster: Cluster, manifest: dict[str, Any], plural: str, seen: list[str]) -> None:

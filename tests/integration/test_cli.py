@@ -65,19 +65,6 @@ class Plugin:
 
 
 @pytest.fixture
-def cluster(api_client: client.ApiClient, namespace: str) -> Cluster:
-    return Cluster(api_client, namespace)
-
-
-@pytest.fixture
-def operator(namespace: str) -> Iterator[OperatorProcess]:
-    process = OperatorProcess(namespace).start()
-    yield process
-    process.stop()
-    print(process.output()[-4000:])  # shown by pytest only when the test failed
-
-
-@pytest.fixture
 def plugin(kubeconfig_path: str, namespace: str) -> Plugin:
     assert PLUGIN.is_file(), f"{PLUGIN} is missing: pip install -e '.[dev]'"
     return Plugin(kubeconfig_path, namespace)

@@ -39,11 +39,6 @@ MANIFESTS = Path(__file__).resolve().parents[2] / "manifests"
 OPERATOR = "journeys-operator"
 
 
-@pytest.fixture
-def cluster(api_client: client.ApiClient, namespace: str) -> Cluster:
-    return Cluster(api_client, namespace)
-
-
 def rendered(kubectl: Kubectl) -> list[dict[str, Any]]:
     """The base as kustomize builds it (what `kubectl apply -k` sends)."""
     text = kubectl("kustomize", str(MANIFESTS)).stdout

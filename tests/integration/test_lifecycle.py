@@ -7,12 +7,10 @@ have running Jobs. No admission webhook is installed here: the operator alone mu
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from kubernetes import client
 from kubernetes.client.rest import ApiException
 
 from tests.integration.support import (
@@ -24,19 +22,6 @@ from tests.integration.support import (
 )
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
-
-
-@pytest.fixture
-def cluster(api_client: client.ApiClient, namespace: str) -> Cluster:
-    return Cluster(api_client, namespace)
-
-
-@pytest.fixture
-def operator(namespace: str) -> Iterator[OperatorProcess]:
-    process = OperatorProcess(namespace).start()
-    yield process
-    process.stop()
-    print(process.output()[-4000:])  # shown by pytest only when the test failed
 
 
 def phase_of(cluster: Cluster, name: str) -> str:

@@ -10,13 +10,11 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 
 import pytest
-from kubernetes import client
 from kubernetes.client.rest import ApiException
 
 from tests.integration.support import (
@@ -34,19 +32,6 @@ LOCAL_KUBECONFIG = (
     / "cluster"
     / "kubeconfig"
 )
-
-
-@pytest.fixture
-def cluster(api_client: client.ApiClient, namespace: str) -> Cluster:
-    return Cluster(api_client, namespace)
-
-
-@pytest.fixture
-def operator(namespace: str) -> Iterator[OperatorProcess]:
-    process = OperatorProcess(namespace).start()
-    yield process
-    process.stop()
-    print(process.output()[-4000:])
 
 
 def _phase(cluster: Cluster, name: str) -> str:

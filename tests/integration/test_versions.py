@@ -7,11 +7,9 @@ finishing where they are, and one active version per profile.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from kubernetes import client
 
 from tests.integration.support import (
     Cluster,
@@ -22,19 +20,6 @@ from tests.integration.support import (
 )
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
-
-
-@pytest.fixture
-def cluster(api_client: client.ApiClient, namespace: str) -> Cluster:
-    return Cluster(api_client, namespace)
-
-
-@pytest.fixture
-def operator(namespace: str) -> Iterator[OperatorProcess]:
-    process = OperatorProcess(namespace).start()
-    yield process
-    process.stop()
-    print(process.output()[-4000:])  # shown by pytest only when the test failed
 
 
 def status(cluster: Cluster, name: str) -> dict[str, Any]:
