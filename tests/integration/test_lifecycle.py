@@ -222,34 +222,6 @@ def test_api_server_refuses_changing_immutable_fields(
     assert "immutable" in refused.value.body
 
 
-def test_stop_completes_after_the_operator_is_killed(cluster: Cluster, namespace: str) -> None:
-    count = 150
-    first = OperatorProcess(namespace).start()
-    try:
-        cluster.create(journey_manifest("crash-v1", delay="600s"))
-        names = enter(cluster, "crash-v1", count)
-        wait_for("all Active", lambda: all_in(cluster, names, "Active"), 180)
-        cluster.patch_spec("journeys", "crash-v1", {"state": "stopped"})
-        wait_for(
-            "the stop to be under way",
-            lambda: any(p == "Halted" for p in cluster.phases().values()),
-            60,
-            interval=0.1,
-        )
-    finally:
-        first.kill()
-    halted_at_kill = sum(p == "Halted" for p in cluster.phases().values())
-    second = OperatorProcess(namespace).start()
-    try:
-        wait_for("all Halted after restart", lambda: all_in(cluster, names, "Halted"), 180)
-    finally:
-        second.stop()
-    jobs = cluster.jobs("crash-v1")
-    assert sorted(j.metadata.name for j in jobs) == sorted(names)  # no duplicate, none missing
-    assert all(j.spec.suspend for j in jobs)
-    print(f"halted when killed: {halted_at_kill}/{count}")
-
-
 def test_participant_of_closed_journey_is_rejected_without_job(
     cluster: Cluster, operator: OperatorProcess
 ) -> None:
