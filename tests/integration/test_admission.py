@@ -376,6 +376,19 @@ def test_without_webhook_cel_and_operator_still_hold(
     finally:
         operator.stop()
 
+    # The webhooks come back: what happened meanwhile needs no repair, the door is shut again.
+    before = user.get("participant", "late")["status"]
+    process = OperatorProcess(namespace, "--admission", "dev").start()
+    try:
+        wait_for("the webhooks to answer again", lambda: _webhooks_answer(user), timeout=60)
+        assert user.get("participant", "late")["status"] == before
+        error = user.fails("apply", "-f", "-", manifest=participant_manifest("later", "welcome-v1"))
+        assert "welcome-v1" in error
+        assert cluster.jobs("welcome-v1") == []
+    finally:
+        process.stop()
+        _remove_configurations(kubectl, namespace)
+
 
 def _configured(kubectl: Kubectl, namespace: str) -> bool:
     name = dev_configuration_name([namespace])
