@@ -11,7 +11,8 @@ export JOURNEYS_CACHE_DIR
 LOCAL_KUBECONFIG := $(JOURNEYS_CACHE_DIR)/cluster/kubeconfig
 # An explicitly configured cluster wins; otherwise the local cluster is started and used.
 CLUSTER_KUBECONFIG := $(or $(KUBECONFIG),$(LOCAL_KUBECONFIG))
-KUBECTL := $(JOURNEYS_CACHE_DIR)/bin/kubectl
+# The kubectl built with the local cluster, else the one on PATH.
+KUBECTL := $(or $(wildcard $(JOURNEYS_CACHE_DIR)/bin/kubectl),kubectl)
 PYTEST_ARGS ?=
 
 .PHONY: help
@@ -71,3 +72,11 @@ unit: $(VENV_PY) ## Unit tests only (no cluster).
 .PHONY: test
 test: $(VENV_PY) install-crds ## Set everything up and run all unit and integration tests.
 	KUBECONFIG=$(CLUSTER_KUBECONFIG) $(VENV)/bin/pytest tests $(PYTEST_ARGS)
+
+.PHONY: bench
+bench: $(VENV_PY) install-crds ## Benchmarks on the cluster (not in test); BENCH_ARGS="--quick" etc.
+	KUBECONFIG=$(CLUSTER_KUBECONFIG) $(VENV_PY) -m bench.run $(BENCH_ARGS)
+
+.PHONY: clean-webhooks
+clean-webhooks: ## Remove dev webhook configurations left behind by a killed `make run` or test.
+	KUBECONFIG=$(CLUSTER_KUBECONFIG) $(KUBECTL) delete validatingwebhookconfiguration,mutatingwebhookconfiguration -l journeys.dev/admission=dev --ignore-not-found
