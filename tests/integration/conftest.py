@@ -118,6 +118,11 @@ def kubectl(kubeconfig_path: str) -> Kubectl:
     return Kubectl(find_kubectl(), kubeconfig_path)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that restart control-plane processes run last, so no other test shares their wake."""
+    items.sort(key=lambda item: item.get_closest_marker("disruptive") is not None)
+
+
 @pytest.fixture
 def cluster(api_client: client.ApiClient, namespace: str) -> Cluster:
     """Journeys, participants and Jobs of this test's namespace."""

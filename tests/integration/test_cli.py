@@ -308,9 +308,9 @@ def test_new_version_closes_the_previous_one_and_duplicate_starts_a_family(
     wait_for(
         "alice Completed",
         lambda: phase(cluster, "participants", "welcome-v1-alice") == "Completed",
-        60,
+        180,
     )
-    plugin.ok("wait", "welcome-v1", "--for=phase=Finished", "--timeout", "30s")
+    plugin.ok("wait", "welcome-v1", "--for=phase=Finished", "--timeout", "90s")
 
     dup = plugin.ok("duplicate", "welcome-v3", "--family", "promo", "-o", "json")
     promo: dict[str, Any] = json.loads(dup.stdout)

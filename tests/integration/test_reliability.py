@@ -185,6 +185,7 @@ def _count(cluster: Cluster, phase: str) -> int:
     return sum(p == phase for p in cluster.phases().values())
 
 
+@pytest.mark.disruptive
 @pytest.mark.parametrize("component", ["kube-apiserver", "etcd"])
 def test_drain_survives_a_control_plane_restart(
     cluster: Cluster, operator: OperatorProcess, component: str, kubeconfig_path: str

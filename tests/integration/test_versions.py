@@ -76,13 +76,15 @@ def test_new_version_supersedes_the_previous_while_its_participants_finish(
     wait_for("late one Rejected", lambda: phase_is(cluster, "participants", "late", "Rejected"))
     assert participant_status(cluster, "late")["reason"] == "JourneyClosed"
     assert job_names(cluster, "welcome-v1") == {"a", "b"}  # none for the late one
-    wait_for("new one Completed", lambda: phase_is(cluster, "participants", "new", "Completed"), 60)
+    wait_for(
+        "new one Completed", lambda: phase_is(cluster, "participants", "new", "Completed"), 180
+    )
 
     # Those inside v1 finish there, and then v1 is Finished.
     wait_for(
         "v1 participants Completed",
         lambda: all(phase_is(cluster, "participants", n, "Completed") for n in ("a", "b")),
-        60,
+        180,
     )
     wait_for("v1 Finished", lambda: status(cluster, "welcome-v1").get("phase") == "Finished", 30)
     v1 = cluster.journey("welcome-v1")
@@ -128,7 +130,7 @@ def test_stopping_the_newest_version_does_not_reopen_the_older_one(
     wait_for(
         "v1 participant Completed",
         lambda: phase_is(cluster, "participants", "inside-v1", "Completed"),
-        60,
+        180,
     )
     wait_for("v1 Finished", lambda: status(cluster, "promo-v1").get("phase") == "Finished", 30)
     assert cluster.journey("promo-v1")["spec"]["state"] == "live"
@@ -162,7 +164,7 @@ def test_a_profile_is_active_in_one_version_of_a_family_at_a_time(
     wait_for(
         "alice Completed in v1",
         lambda: phase_is(cluster, "participants", "alice-v1", "Completed"),
-        60,
+        180,
     )
     cluster.create(participant_manifest("alice-v2-again", "onboard-v2", profile="alice"))
     wait_for(
