@@ -34,10 +34,14 @@ logger = logging.getLogger(__name__)
 
 
 # --- indexes: the operator's in-memory view of the cluster -------------------------------------
+#
+# Index handlers are ``async`` although they never await: Kopf runs a sync handler in its thread
+# pool, and at thousands of participants those thread hand-offs (several per watch event) were
+# a large share of the operator's CPU (docs/benchmarks.md).
 
 
 @kopf.index(GROUP, VERSION, JOURNEY_PLURAL)
-def journeys_index(
+async def journeys_index(
     *, namespace: str | None, name: str, body: kopf.Body, **_: Any
 ) -> dict[Any, Any]:
     metadata = {k: v for k, v in body.get("metadata", {}).items() if k != "managedFields"}
@@ -45,7 +49,7 @@ def journeys_index(
 
 
 @kopf.index(GROUP, VERSION, JOURNEY_PLURAL)
-def family_index(
+async def family_index(
     *, namespace: str | None, name: str, spec: kopf.Spec, status: kopf.Status, **_: Any
 ) -> dict[Any, Any]:
     family = spec.get("family") or default_family(name)
@@ -59,6 +63,21 @@ def family_index(
 
 
 def participant_view(namespace: str, name: str, body: kopf.Body) -> ParticipantView:
+    """The participant's view; the handlers of one watch event share one (immutable) object."""
+    last_body, last_view = _last_view
+    if body is last_body and last_view.name == name and last_view.namespace == namespace:
+        return last_view  # type: ignore[no-any-return]
+    view = _participant_view(namespace, name, body)
+    _last_view[:] = [body, view]
+    return view
+
+
+#: The last body seen and its view: Kopf calls the three participant indexes and the event
+#: handler one after the other with the same body object, so each event builds one view.
+_last_view: list[Any] = [None, None]
+
+
+def _participant_view(namespace: str, name: str, body: kopf.Body) -> ParticipantView:
     spec = body.get("spec", {})
     status = body.get("status", {})
     owners = body.get("metadata", {}).get("ownerReferences") or []
@@ -76,14 +95,14 @@ def participant_view(namespace: str, name: str, body: kopf.Body) -> ParticipantV
 
 
 @kopf.index(GROUP, VERSION, PARTICIPANT_PLURAL)
-def participants_index(
+async def participants_index(
     *, namespace: str | None, name: str, body: kopf.Body, **_: Any
 ) -> dict[Any, Any]:
     return {(namespace, name): participant_view(namespace or "", name, body)}
 
 
 @kopf.index(GROUP, VERSION, PARTICIPANT_PLURAL)
-def participants_by_journey(
+async def participants_by_journey(
     *, namespace: str | None, name: str, body: kopf.Body, **_: Any
 ) -> dict[Any, Any]:
     view = participant_view(namespace or "", name, body)
@@ -91,7 +110,7 @@ def participants_by_journey(
 
 
 @kopf.index(GROUP, VERSION, PARTICIPANT_PLURAL)
-def participants_by_profile(
+async def participants_by_profile(
     *, namespace: str | None, name: str, body: kopf.Body, **_: Any
 ) -> dict[Any, Any]:
     view = participant_view(namespace or "", name, body)
@@ -99,7 +118,7 @@ def participants_by_profile(
 
 
 @kopf.index("batch", "v1", "jobs", labels={LABEL_PARTICIPANT: kopf.PRESENT})
-def jobs_index(
+async def jobs_index(
     *, namespace: str | None, labels: kopf.Labels, status: kopf.Status, spec: kopf.Spec, **_: Any
 ) -> dict[Any, Any]:
     return {(namespace, labels[LABEL_PARTICIPANT]): job_facts(spec, status)}

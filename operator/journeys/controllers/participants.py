@@ -51,6 +51,17 @@ class ParticipantReconciler:
         self._kube = kube
         self._journey_facts = journey_facts
         self._now = now
+        #: The last validated model of each journey body (bodies change by replacement).
+        self._models: dict[Key, tuple[dict[str, Any], Journey]] = {}
+
+    def _journey(self, key: Key, body: dict[str, Any]) -> Journey:
+        """The journey's model, validated once per version of its body, not per participant."""
+        cached = self._models.get(key)
+        if cached is not None and cached[0] is body:
+            return cached[1]
+        journey = Journey.model_validate(body)
+        self._models[key] = (body, journey)
+        return journey
 
     async def __call__(self, key: Key) -> None:
         view = self._state.participant(key)
@@ -59,13 +70,15 @@ class ParticipantReconciler:
             return
         journey_key = (view.namespace, view.journey)
         body = self._state.journey_body(journey_key)
+        if body is None:
+            self._models.pop(journey_key, None)
         facts = self._journey_facts(journey_key) if body is not None else None
         phase = self._state.phase_of(view)
         job = self._state.job(key)
         action = decide_participant(phase, facts, job)
         if action.kind == ActionKind.ADMIT:
             assert facts is not None and body is not None
-            journey = Journey.model_validate(body)
+            journey = self._journey(journey_key, body)
             action = self._entry_check(view, journey, facts) or action
         await self._apply(view, action, body)
 
@@ -84,11 +97,12 @@ class ParticipantReconciler:
             return
         if kind == ActionKind.ADMIT:
             assert body is not None
-            await self._admit(view, Journey.model_validate(body))
+            await self._admit(view, self._journey((view.namespace, view.journey), body))
             return
         if kind == ActionKind.HALT:
             assert body is not None
-            await self._halt_job(view, Journey.model_validate(body).spec.halt.policy)
+            journey = self._journey((view.namespace, view.journey), body)
+            await self._halt_job(view, journey.spec.halt.policy)
         if kind == ActionKind.WAIT and view.reason == action.reason:
             return  # already says so; its journey's arrival re-queues it
         await self._write_status(view, action)
