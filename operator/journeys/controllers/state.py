@@ -84,7 +84,8 @@ class OperatorState:
     jobs_created: set[Key] = field(default_factory=set)
     #: Admissions decided but not yet written: they count for capacity and profile checks.
     admitting: dict[Key, ParticipantView] = field(default_factory=dict)
-    #: Journeys whose stop or drain end is halting participants right now.
+    #: Journeys the operator cannot make progress on (e.g. a Job template the API server
+    #: refuses), with the reason shown in their Stalled condition.
     stalled: dict[Key, str] = field(default_factory=dict)
 
     @property
