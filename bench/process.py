@@ -2,47 +2,31 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
+
+from tests.integration.support import OperatorProcess
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-class Operator:
-    """``python -m journeys --namespace NS`` with its log in a temporary file."""
+class Operator(OperatorProcess):
+    """The tests' operator process (``python -m journeys --namespace NS``), plus what the
+    benchmarks read of it: its pid for RSS and profiling, and when it started."""
 
     def __init__(self, namespace: str, *extra: str) -> None:
+        super().__init__(namespace, *extra)
         self.namespace = namespace
         self.extra = extra
-        self.args = [
-            sys.executable,
-            "-m",
-            "journeys",
-            "--namespace",
-            namespace,
-            "--liveness",
-            "",
-            "--metrics-port",
-            "0",
-            *extra,
-        ]
-        self.log = Path(tempfile.mkstemp(prefix=f"bench-operator-{namespace}-", suffix=".log")[1])
-        self.process: subprocess.Popen[bytes] | None = None
         self.started_at = 0.0
 
     def start(self) -> Operator:
-        env = {**os.environ, "PYTHONPATH": str(ROOT / "operator")}
-        with self.log.open("ab") as sink:
-            self.started_at = time.monotonic()
-            self.process = subprocess.Popen(
-                self.args, stdout=sink, stderr=subprocess.STDOUT, env=env, cwd=ROOT
-            )
+        self.started_at = time.monotonic()
+        super().start()
         return self
 
     @property
@@ -59,20 +43,6 @@ class Operator:
 
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
-
-    def stop(self, timeout: float = 30) -> None:
-        """SIGTERM (Kopf exits cleanly, removing its webhook configurations), then SIGKILL."""
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout)
-
-    def output(self, tail: int = 4000) -> str:
-        return self.log.read_text(errors="replace")[-tail:]
 
 
 class Profiler:
