@@ -36,6 +36,11 @@ def cluster_pids() -> dict[str, int]:
     return pids
 
 
+def apiserver_pid() -> int | None:
+    """The local cluster's kube-apiserver pid: it changes when the control plane restarts."""
+    return cluster_pids().get("kube-apiserver")
+
+
 class CpuMeter:
     """``begin()`` then ``end()``: CPU seconds per process in between.
 

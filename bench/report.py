@@ -127,7 +127,8 @@ def _median_cpu(cpus: Iterable[dict[str, float]], n: int) -> dict[str, float]:
 def _median_costs(costs: Iterable[dict[str, Any]]) -> dict[str, float]:
     per = [client_requests(c) for c in costs if c]
     keys = sorted({k for p in per for k in p})
-    return {k: round(statistics.median(p.get(k, 0.0) for p in per), 2) for k in keys}
+    medians = {k: round(statistics.median(p.get(k, 0.0) for p in per), 2) for k in keys}
+    return {k: v for k, v in medians.items() if v > 0}
 
 
 # --- the printed table ------------------------------------------------------------------------

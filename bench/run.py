@@ -16,16 +16,20 @@ import json
 import logging
 import os
 import shutil
+import signal
 import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import aiohttp
+
 from bench import admission, report
-from bench.client import Api, default_kubeconfig
+from bench.client import Api, ApiError, default_kubeconfig
+from bench.cpu import apiserver_pid
 from bench.process import ROOT
-from bench.scale import ROUTES, TUNED, Settings, run_route
+from bench.scale import ROUTES, TUNED, RouteResult, Settings, run_route
 
 logger = logging.getLogger("bench")
 
@@ -98,6 +102,10 @@ def find_kubectl() -> str:
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
+    # SIGTERM cancels like Ctrl-C: operators are stopped, namespaces deleted, results kept.
+    main_task = asyncio.current_task()
+    assert main_task is not None
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main_task.cancel)
     api = Api(default_kubeconfig())
     sizes = [int(s) for s in args.sizes.split(",") if s]
     routes = [r for r in args.routes.split(",") if r]
@@ -117,6 +125,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     )
     if args.profile:
         args.profile.mkdir(parents=True, exist_ok=True)
+    args.output.mkdir(parents=True, exist_ok=True)
+    path = args.output / f"{time.strftime('%Y%m%d-%H%M%S')}.json"
     results: dict[str, Any] = {
         "started": datetime.now(UTC).isoformat(timespec="seconds"),
         "host": {"cpus": os.cpu_count(), "loadavg_at_start": os.getloadavg()},
@@ -132,24 +142,77 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     order = routes[repeat % len(routes) :] + routes[: repeat % len(routes)]
                     for route in order:
                         logger.info("repeat %d/%d: %s, N=%d", repeat + 1, args.repeat, route, n)
-                        result = await run_route(api, route, n, settings)
+                        result = await _retrying(api, route, n, settings, results)
                         results["scale"].append({"repeat": repeat, **result.as_dict()})
+                        _save(path, results)
             if not args.no_admission:
                 logger.info("repeat %d/%d: admission latency", repeat + 1, args.repeat)
-                measured = await admission.run(
-                    api, count=args.admission_count, rate=args.admission_rate
-                )
-                results["admission"].append(measured.as_dict())
+                for attempt in range(1, 4):
+                    before = apiserver_pid()
+                    try:
+                        measured = await admission.run(
+                            api, count=args.admission_count, rate=args.admission_rate
+                        )
+                    except (aiohttp.ClientError, ApiError, TimeoutError) as error:
+                        logger.warning("admission attempt %d discarded: %r", attempt, error)
+                    else:
+                        if apiserver_pid() == before:
+                            results["admission"].append(measured.as_dict())
+                            break
+                        logger.warning("admission attempt %d discarded: restart", attempt)
+                    await _wait_for_apiserver(api)
+                _save(path, results)
     finally:
         await api.close()
         results["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
-        results["summary"] = report.summarize(results["scale"])
-        results["admission_summary"] = report.summarize_admission(results["admission"])
-        args.output.mkdir(parents=True, exist_ok=True)
-        path = args.output / f"{time.strftime('%Y%m%d-%H%M%S')}.json"
-        path.write_text(json.dumps(results, indent=1) + "\n")
+        _save(path, results)
         logger.info("raw results: %s", path)
     return results
+
+
+def _save(path: Path, results: dict[str, Any]) -> None:
+    """Rewrite the results file after every measurement: a killed run keeps what it measured."""
+    results["summary"] = report.summarize(results["scale"])
+    results["admission_summary"] = report.summarize_admission(results["admission"])
+    partial = path.with_suffix(".partial")
+    partial.write_text(json.dumps(results, indent=1) + "\n")
+    partial.replace(path)
+
+
+async def _retrying(
+    api: Api, route: str, n: int, settings: Settings, results: dict[str, Any], attempts: int = 3
+) -> RouteResult:
+    """The route, measured again when the API server restarted or failed during it.
+
+    The cluster is shared: other suites restart the control plane on purpose. A measurement
+    that spans a restart is not a measurement, so it is discarded (and recorded as such).
+    """
+    for attempt in range(1, attempts + 1):
+        before = apiserver_pid()
+        try:
+            result = await run_route(api, route, n, settings)
+        except (aiohttp.ClientError, ApiError, TimeoutError, RuntimeError) as error:
+            reason = f"{type(error).__name__}: {str(error)[:300]}"
+        else:
+            if apiserver_pid() == before:
+                return result
+            reason = "the API server restarted during the measurement"
+        logger.warning("%s N=%d, attempt %d discarded: %s", route, n, attempt, reason)
+        results.setdefault("discarded", []).append({"route": route, "n": n, "reason": reason})
+        await _wait_for_apiserver(api)
+    raise RuntimeError(f"{route} N={n}: no clean measurement in {attempts} attempts")
+
+
+async def _wait_for_apiserver(api: Api, seconds: float = 600) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            await api.text("/readyz")
+            await asyncio.sleep(5)  # let its controllers settle after a restart
+            return
+        except (aiohttp.ClientError, ApiError):
+            await asyncio.sleep(2)
+    raise TimeoutError(f"the API server did not come back within {seconds:.0f}s")
 
 
 def main(argv: list[str] | None = None) -> int:
