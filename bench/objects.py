@@ -21,7 +21,7 @@ from journeys.api.models import (
     Participant,
     ParticipantSpec,
 )
-from journeys.core.jobs import build_job, owner_reference
+from journeys.core.jobs import build_job, journey_owner_reference
 
 #: Long enough that no pod finishes during a run.
 POD_RUNS_FOR = "3600s"
@@ -45,13 +45,18 @@ def participant_name(index: int) -> str:
     return f"p-{index:05d}"
 
 
-def participant_manifest(index: int, journey: str = JOURNEY) -> dict[str, Any]:
-    """A participant as the mutating webhook leaves it (with the journey label)."""
+def participant_manifest(index: int, journey: dict[str, Any]) -> dict[str, Any]:
+    """A participant as the mutating webhook leaves it: the journey label and owner reference."""
+    metadata = {
+        "name": participant_name(index),
+        "labels": {LABEL_JOURNEY: journey["metadata"]["name"]},
+        "ownerReferences": [journey_owner(journey)],
+    }
     return {
         "apiVersion": f"{GROUP}/{VERSION}",
         "kind": PARTICIPANT_KIND,
-        "metadata": {"name": participant_name(index), "labels": {LABEL_JOURNEY: journey}},
-        "spec": {"journey": journey, "profile": f"profile-{index}"},
+        "metadata": metadata,
+        "spec": {"journey": journey["metadata"]["name"], "profile": f"profile-{index}"},
     }
 
 
@@ -71,8 +76,8 @@ def job_manifest(journey: dict[str, Any], participant: dict[str, Any]) -> dict[s
 
 def journey_owner(journey: dict[str, Any]) -> dict[str, Any]:
     meta = journey["metadata"]
-    return owner_reference(
-        JOURNEY_KIND, ObjectMeta(name=meta["name"], namespace=meta["namespace"], uid=meta["uid"])
+    return journey_owner_reference(
+        ObjectMeta(name=meta["name"], namespace=meta["namespace"], uid=meta["uid"])
     )
 
 

@@ -47,6 +47,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="also time an operator restart with the N participants in place (slow at 5000)",
     )
+    parser.add_argument(
+        "--burst",
+        action="store_true",
+        help="the operator route's participants are created while it runs (default: before "
+        "it starts, the baselines' starting point)",
+    )
     parser.add_argument("--no-scale", action="store_true", help="skip entry/halt/memory/API cost")
     parser.add_argument("--no-admission", action="store_true", help="skip the admission latency")
     parser.add_argument(
@@ -121,6 +127,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         profile_dir=args.profile,
         profile_format=args.profile_format,
         restart=args.restart,
+        burst=args.burst,
         tuned_args=tuple(args.tuned_operator_arg),
     )
     if args.profile:

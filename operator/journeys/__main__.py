@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import logging
 from collections.abc import Sequence
 
 import kopf
 
-import journeys.controllers.handlers  # noqa: F401  (importing registers the Kopf handlers)
-from journeys.api.models import GROUP
+import journeys.controllers.handlers
+import journeys.runtime.kopf_settings  # noqa: F401  (registers how Kopf is configured)
 from journeys.controllers.manager import ManagerOptions
 from journeys.runtime import logs, metrics, peering
 from journeys.webhooks import serving
@@ -52,25 +51,6 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     metrics.add_arguments(parser)
     peering.add_arguments(parser)
     return parser.parse_args(argv)
-
-
-@kopf.on.startup()
-def configure(settings: kopf.OperatorSettings, **_: object) -> None:
-    """Kopf's own bookkeeping stays under the project's domain and out of the way."""
-    settings.persistence.finalizer = f"{GROUP}/finalizer"
-    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
-    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
-        prefix=GROUP, key="last-handled-configuration"
-    )
-    settings.posting.level = logging.INFO
-    settings.watching.server_timeout = 300
-    settings.watching.client_timeout = 330
-    settings.networking.request_timeout = 60
-    # Kopf keeps a worker per object, holding its last event body, until it has been idle this
-    # long (default 5 s); at thousands of participants that alone was ~10 KB of RSS each.
-    settings.queueing.idle_timeout = 0.5
-    # Ride out a control-plane restart or upgrade (minutes) instead of giving up after ~1 min.
-    settings.networking.error_backoffs = (1, 1, 2, 3, 5, 8, 13, 21, 30, 30, 30, 30, 30, 30)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

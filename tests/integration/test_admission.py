@@ -158,6 +158,40 @@ def test_defaults_family_and_labels(user: User) -> None:
 
 
 @pytest.mark.usefixtures("webhooks")
+def test_participant_is_created_owned_by_its_journey(user: User) -> None:
+    """The owner reference comes with the creation itself: the operator need not write it."""
+    user.apply(journey_manifest("welcome-v1"))
+    uid = user.get("journey", "welcome-v1")["metadata"]["uid"]
+    alice = yaml.safe_dump(participant_manifest("alice", "welcome-v1"))
+
+    def owners_on_creation() -> list[dict[str, Any]] | None:
+        result = user.kubectl(
+            "create", "--dry-run=server", "-o", "json", "-f", "-", "-n", user.namespace,
+            input=alice, check=False,
+        )  # fmt: skip
+        if result.returncode != 0:
+            return None
+        owners: list[dict[str, Any]] = json.loads(result.stdout)["metadata"].get(
+            "ownerReferences", []
+        )
+        return owners or None  # None until the operator's view has the new journey
+
+    expected = [
+        {
+            "apiVersion": "journeys.dev/v1alpha1",
+            "kind": "Journey",
+            "name": "welcome-v1",
+            "uid": uid,
+            "controller": True,
+        }
+    ]
+    assert wait_for("an owned dry-run creation", owners_on_creation, 30) == expected
+    user.apply(participant_manifest("alice", "welcome-v1"))
+    wait_participant(user, "alice", "Active")
+    assert user.get("participant", "alice")["metadata"]["ownerReferences"] == expected
+
+
+@pytest.mark.usefixtures("webhooks")
 def test_audit_records_who_closed_and_stopped(user: User, admin_name: str) -> None:
     user.apply(journey_manifest("welcome-v1", delay="120s"))
     user.apply(participant_manifest("p-1", "welcome-v1"))

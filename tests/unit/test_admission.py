@@ -19,6 +19,7 @@ from journeys.api.models import (
     LEGAL_STATE_TRANSITIONS,
     JourneyPhase,
     JourneyState,
+    ObjectMeta,
 )
 from journeys.core.admission import (
     AUDIT_ANNOTATIONS,
@@ -520,13 +521,53 @@ def test_audit_annotations_are_the_models() -> None:
 
 
 def test_participant_gets_its_journey_label() -> None:
-    assert participant_mutation({"journey": "welcome-v1"}, {}).patch == {
+    assert participant_mutation({"journey": "welcome-v1"}, {}, None).patch == {
         "metadata": {"labels": {LABEL_JOURNEY: "welcome-v1"}}
     }
     labelled = {"labels": {LABEL_JOURNEY: "welcome-v1"}}
-    assert participant_mutation({"journey": "welcome-v1"}, labelled).patch == {}
+    assert participant_mutation({"journey": "welcome-v1"}, labelled, None).patch == {}
     wrong = {"labels": {LABEL_JOURNEY: "other"}}
-    assert participant_mutation({"journey": "welcome-v1"}, wrong).patch == {
+    assert participant_mutation({"journey": "welcome-v1"}, wrong, None).patch == {
         "metadata": {"labels": {LABEL_JOURNEY: "welcome-v1"}}
     }
-    assert participant_mutation({}, {}).patch == {}
+    assert participant_mutation({}, {}, None).patch == {}
+
+
+JOURNEY_META = ObjectMeta(name="welcome-v1", uid="j-uid")
+JOURNEY_REFERENCE = {
+    "apiVersion": "journeys.dev/v1alpha1",
+    "kind": "Journey",
+    "name": "welcome-v1",
+    "uid": "j-uid",
+    "controller": True,
+}
+
+
+def test_participant_gets_its_journey_as_owner_at_creation() -> None:
+    """One write fewer for the operator; no blockOwnerDeletion, so entering needs no right
+    on the journey's finalizers where OwnerReferencesPermissionEnforcement is enabled."""
+    labelled = {"labels": {LABEL_JOURNEY: "welcome-v1"}}
+    assert participant_mutation({"journey": "welcome-v1"}, labelled, JOURNEY_META).patch == {
+        "metadata": {"ownerReferences": [JOURNEY_REFERENCE]}
+    }
+    other = {"apiVersion": "v1", "kind": "ConfigMap", "name": "c", "uid": "c-uid"}
+    given = {**labelled, "ownerReferences": [other]}
+    assert participant_mutation({"journey": "welcome-v1"}, given, JOURNEY_META).patch == {
+        "metadata": {"ownerReferences": [other, JOURNEY_REFERENCE]}
+    }
+
+
+@pytest.mark.parametrize(
+    ("journey", "metadata"),
+    [
+        (None, {}),  # not in the operator's view yet: the operator sets it later
+        (ObjectMeta(name="welcome-v1"), {}),  # no uid to refer to
+        (ObjectMeta(name="other-v1", uid="o-uid"), {}),  # not the participant's journey
+        (JOURNEY_META, {"ownerReferences": [JOURNEY_REFERENCE]}),  # already there
+    ],
+)
+def test_participant_owner_is_left_alone(
+    journey: ObjectMeta | None, metadata: dict[str, Any]
+) -> None:
+    labelled = {**metadata, "labels": {LABEL_JOURNEY: "welcome-v1"}}
+    assert participant_mutation({"journey": "welcome-v1"}, labelled, journey).patch == {}

@@ -26,7 +26,12 @@ from journeys.api.models import (
     default_family,
 )
 from journeys.controllers.manager import Manager, ManagerOptions
-from journeys.controllers.state import FamilyMember, Indexes, ParticipantView
+from journeys.controllers.state import (
+    FamilyMember,
+    Indexes,
+    ParticipantView,
+    participant_index_keys,
+)
 from journeys.core.participants import FINAL_PARTICIPANT_PHASES, JobFacts, JobOutcome
 from journeys.runtime.kube import Kube
 
@@ -72,7 +77,7 @@ def participant_view(namespace: str, name: str, body: kopf.Body) -> ParticipantV
     return view
 
 
-#: The last body seen and its view: Kopf calls the three participant indexes and the event
+#: The last body seen and its view: Kopf calls the participants index and the event
 #: handler one after the other with the same body object, so each event builds one view.
 _last_view: list[Any] = [None, None]
 
@@ -98,23 +103,8 @@ def _participant_view(namespace: str, name: str, body: kopf.Body) -> Participant
 async def participants_index(
     *, namespace: str | None, name: str, body: kopf.Body, **_: Any
 ) -> dict[Any, Any]:
-    return {(namespace, name): participant_view(namespace or "", name, body)}
-
-
-@kopf.index(GROUP, VERSION, PARTICIPANT_PLURAL)
-async def participants_by_journey(
-    *, namespace: str | None, name: str, body: kopf.Body, **_: Any
-) -> dict[Any, Any]:
     view = participant_view(namespace or "", name, body)
-    return {(namespace, view.journey): view}
-
-
-@kopf.index(GROUP, VERSION, PARTICIPANT_PLURAL)
-async def participants_by_profile(
-    *, namespace: str | None, name: str, body: kopf.Body, **_: Any
-) -> dict[Any, Any]:
-    view = participant_view(namespace or "", name, body)
-    return {(namespace, view.profile): view}
+    return dict.fromkeys(participant_index_keys(view), view)
 
 
 @kopf.index("batch", "v1", "jobs", labels={LABEL_PARTICIPANT: kopf.PRESENT})
@@ -150,8 +140,6 @@ def indexes_from(kwargs: Mapping[str, Any]) -> Indexes:
         journeys=kwargs["journeys_index"],
         family=kwargs["family_index"],
         participants=kwargs["participants_index"],
-        by_journey=kwargs["participants_by_journey"],
-        by_profile=kwargs["participants_by_profile"],
         jobs=kwargs["jobs_index"],
     )
 

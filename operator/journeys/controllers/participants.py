@@ -9,7 +9,6 @@ from typing import Any
 
 from journeys.api.models import (
     GROUP,
-    JOURNEY_KIND,
     PARTICIPANT_KIND,
     PARTICIPANT_PLURAL,
     VERSION,
@@ -22,7 +21,7 @@ from journeys.api.models import (
     ParticipantSpec,
 )
 from journeys.controllers.state import Key, OperatorState, ParticipantView
-from journeys.core.jobs import build_job, journey_family, owner_reference
+from journeys.core.jobs import build_job, journey_family, journey_owner_reference
 from journeys.core.participants import (
     ActionKind,
     JourneyFacts,
@@ -114,7 +113,7 @@ class ParticipantReconciler:
                 PARTICIPANT_PLURAL,
                 view.namespace,
                 view.name,
-                {"ownerReferences": [owner_reference(JOURNEY_KIND, journey.metadata)]},
+                {"ownerReferences": [journey_owner_reference(journey.metadata)]},
             )
         # From here to the create call there is no await: a close seen before this line
         # can never be followed by a Job for this participant.

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
+from enum import Enum
 from typing import Any, Protocol
 
 from journeys.api.models import JourneyPhase, JourneyState, ParticipantPhase
@@ -67,10 +68,28 @@ class Indexes:
 
     journeys: Index  # (ns, name) -> journey body
     family: Index  # (ns, family) -> FamilyMember
-    participants: Index  # (ns, name) -> ParticipantView
-    by_journey: Index  # (ns, journey) -> ParticipantView
-    by_profile: Index  # (ns, profile) -> ParticipantView
+    participants: Index  # participant_index_keys(view) -> ParticipantView
     jobs: Index  # (ns, participant) -> JobFacts
+
+
+class By(Enum):
+    """How the one participants index is keyed: each view is filed under all three.
+
+    One index handler filing a view three times costs a third of three handlers, each filing it
+    once: Kopf's per-handler overhead was a large share of the operator's CPU (benchmarks.md).
+    """
+
+    NAME = "name"
+    JOURNEY = "journey"
+    PROFILE = "profile"
+
+
+def participant_index_keys(view: ParticipantView) -> tuple[tuple[By, str, str], ...]:
+    return (
+        (By.NAME, view.namespace, view.name),
+        (By.JOURNEY, view.namespace, view.journey),
+        (By.PROFILE, view.namespace, view.profile),
+    )
 
 
 @dataclass
@@ -100,11 +119,14 @@ class OperatorState:
         return body
 
     def participant(self, key: Key) -> ParticipantView | None:
-        view: ParticipantView | None = _only(self.ready.participants.get(key))
+        view: ParticipantView | None = _only(self.ready.participants.get((By.NAME, *key)))
         return view
 
+    def participant_keys(self) -> list[Key]:
+        return [(ns, name) for by, ns, name in self.ready.participants if by is By.NAME]
+
     def participants_of(self, journey: Key) -> list[ParticipantView]:
-        return list(self.ready.by_journey.get(journey) or ())
+        return list(self.ready.participants.get((By.JOURNEY, *journey)) or ())
 
     def job(self, key: Key) -> JobFacts | None:
         found: JobFacts | None = _only(self.ready.jobs.get(key))
@@ -139,7 +161,7 @@ class OperatorState:
         """The journey of the family in which this profile is already active, if any."""
         journeys = set(family_journeys)
         others = [
-            *(self.ready.by_profile.get((view.namespace, view.profile)) or ()),
+            *(self.ready.participants.get((By.PROFILE, view.namespace, view.profile)) or ()),
             *self.admitting.values(),
         ]
         for other in others:

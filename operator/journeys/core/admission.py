@@ -26,15 +26,18 @@ from journeys.api.models import (
     ANNOTATION_CLOSED_BY,
     ANNOTATION_STOPPED_AT,
     ANNOTATION_STOPPED_BY,
+    JOURNEY_KIND,
     LABEL_FAMILY,
     LABEL_JOURNEY,
     LABEL_VERSION,
     JourneyPhase,
     JourneyState,
+    ObjectMeta,
     default_family,
     is_legal_state_transition,
     is_valid_family,
 )
+from journeys.core.jobs import journey_owner_reference
 from journeys.core.participants import JourneyFacts, ParticipantReason, entry_refusal
 
 E = TypeVar("E", bound=StrEnum)
@@ -473,13 +476,30 @@ def journey_mutation(
     return Mutation(patch=patch, warnings=tuple(warnings))
 
 
-def participant_mutation(spec: Mapping[str, Any], metadata: Mapping[str, Any]) -> Mutation:
-    """The ``journeys.dev/journey`` label, so that a journey's participants can be selected."""
-    journey = spec.get("journey")
+def participant_mutation(
+    spec: Mapping[str, Any], metadata: Mapping[str, Any], journey: ObjectMeta | None
+) -> Mutation:
+    """The ``journeys.dev/journey`` label, so that a journey's participants can be selected,
+    and, when the journey exists, the owner reference to it.
+
+    Setting the reference in the creation itself saves the operator a metadata write per
+    entry (a third of its writes when admitting; benchmarks.md). Owner references given in the
+    request are kept; the operator adds the journey's own when it is missing.
+    """
+    patch: dict[str, Any] = {}
+    journey_name = spec.get("journey")
     labels = metadata.get("labels") or {}
-    if not isinstance(journey, str) or not journey or labels.get(LABEL_JOURNEY) == journey:
-        return Mutation()
-    return Mutation(patch={"metadata": {"labels": {LABEL_JOURNEY: journey}}})
+    if isinstance(journey_name, str) and journey_name and labels.get(LABEL_JOURNEY) != journey_name:
+        patch["labels"] = {LABEL_JOURNEY: journey_name}
+    owners = list(metadata.get("ownerReferences") or [])
+    if (
+        journey is not None
+        and journey.uid
+        and journey.name == journey_name
+        and not any(isinstance(o, Mapping) and o.get("kind") == JOURNEY_KIND for o in owners)
+    ):
+        patch["ownerReferences"] = [*owners, journey_owner_reference(journey)]
+    return Mutation(patch={"metadata": patch} if patch else {})
 
 
 def _audit_for(

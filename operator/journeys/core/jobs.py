@@ -12,6 +12,7 @@ from typing import Any
 
 from journeys.api.models import (
     GROUP,
+    JOURNEY_KIND,
     LABEL_FAMILY,
     LABEL_JOURNEY,
     LABEL_PARTICIPANT,
@@ -91,13 +92,28 @@ def build_job(journey: Journey, participant: Participant) -> dict[str, Any]:
 
 
 def owner_reference(kind: str, metadata: ObjectMeta) -> dict[str, Any]:
-    """A journeys.dev object as controller: deleting a Journey removes its participants, and
-    deleting a Participant removes its Job, through the garbage collector."""
+    """A journeys.dev object as controller: deleting a Participant removes its Job through
+    the garbage collector (and a foreground deletion waits for the Job)."""
+    return {**_controller_reference(kind, metadata), "blockOwnerDeletion": True}
+
+
+def journey_owner_reference(journey: ObjectMeta) -> dict[str, Any]:
+    """A Participant's reference to its Journey: deleting the journey removes its participants.
+
+    Without ``blockOwnerDeletion`` on purpose: the mutating webhook sets this reference in the
+    user's own create request, and with ``OwnerReferencesPermissionEnforcement`` enabled
+    (OpenShift) a blocking reference would require everyone who enters a journey to hold
+    ``update`` on ``journeys/finalizers``. The journey's deletion is already guarded (only when
+    Stopped or Finished), and the collector removes its participants either way.
+    """
+    return _controller_reference(JOURNEY_KIND, journey)
+
+
+def _controller_reference(kind: str, metadata: ObjectMeta) -> dict[str, Any]:
     return {
         "apiVersion": f"{GROUP}/{VERSION}",
         "kind": kind,
         "name": metadata.name,
         "uid": metadata.uid,
         "controller": True,
-        "blockOwnerDeletion": True,
     }

@@ -186,7 +186,7 @@ class StateCollector(Collector):
             phase = (body.get("status") or {}).get("phase") or "Unknown"
             journey_counts[(key[0], phase)] += 1
         participant_counts: Tally[tuple[str, str]] = Tally()
-        for key in state.ready.participants:
+        for key in state.participant_keys():
             view = state.participant(key)
             if view is not None:
                 participant_counts[(view.namespace, state.phase_of(view).value)] += 1

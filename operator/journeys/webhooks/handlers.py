@@ -32,6 +32,7 @@ from journeys.api.models import (
     PARTICIPANT_PLURAL,
     VERSION,
     JourneyState,
+    ObjectMeta,
 )
 from journeys.controllers.handlers import indexes_from, participant_view
 from journeys.controllers.manager import Manager
@@ -288,12 +289,19 @@ async def mutate_participant(
     patch: kopf.Patch,
     warnings: list[str],
     memo: kopf.Memo,
-    **_: Any,
+    **kwargs: Any,
 ) -> None:
     context: AdmissionContext = memo["admission"]
     if not context.serves(namespace):
         return
-    mutation = participant_mutation(_mapping(body.get("spec")), _mapping(body.get("metadata")))
+    spec = _mapping(body.get("spec"))
+    journey_meta = None
+    if isinstance(spec.get("journey"), str):
+        state = await _state(memo, kwargs)
+        journey_body = state.journey_body((namespace or "", spec["journey"]))
+        if journey_body is not None:
+            journey_meta = ObjectMeta.model_validate(journey_body.get("metadata") or {})
+    mutation = participant_mutation(spec, _mapping(body.get("metadata")), journey_meta)
     _apply(mutation, patch, warnings)
 
 
