@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import kopf
 
-import journeys.controllers.handlers
+import journeys.controllers.handlers  # importing registers the Kopf handlers
 import journeys.runtime.kopf_settings  # noqa: F401  (registers how Kopf is configured)
 from journeys.controllers.manager import ManagerOptions
 from journeys.runtime import logs, metrics, peering
