@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import logging
 import os
@@ -19,9 +20,10 @@ import shutil
 import signal
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 
@@ -29,9 +31,10 @@ from bench import admission, report
 from bench.client import Api, ApiError, default_kubeconfig
 from bench.cpu import apiserver_pid
 from bench.process import ROOT
-from bench.scale import ROUTES, TUNED, RouteResult, Settings, run_route
+from bench.scale import ROUTES, TUNED, Settings, run_route
 
 logger = logging.getLogger("bench")
+T = TypeVar("T")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -149,25 +152,25 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     order = routes[repeat % len(routes) :] + routes[: repeat % len(routes)]
                     for route in order:
                         logger.info("repeat %d/%d: %s, N=%d", repeat + 1, args.repeat, route, n)
-                        result = await _retrying(api, route, n, settings, results)
+                        result = await _measured_cleanly(
+                            api,
+                            f"{route} N={n}",
+                            functools.partial(run_route, api, route, n, settings),
+                            results,
+                        )
                         results["scale"].append({"repeat": repeat, **result.as_dict()})
                         _save(path, results)
             if not args.no_admission:
                 logger.info("repeat %d/%d: admission latency", repeat + 1, args.repeat)
-                for attempt in range(1, 4):
-                    before = apiserver_pid()
-                    try:
-                        measured = await admission.run(
-                            api, count=args.admission_count, rate=args.admission_rate
-                        )
-                    except (aiohttp.ClientError, ApiError, TimeoutError) as error:
-                        logger.warning("admission attempt %d discarded: %r", attempt, error)
-                    else:
-                        if apiserver_pid() == before:
-                            results["admission"].append(measured.as_dict())
-                            break
-                        logger.warning("admission attempt %d discarded: restart", attempt)
-                    await _wait_for_apiserver(api)
+                measured = await _measured_cleanly(
+                    api,
+                    "admission",
+                    lambda: admission.run(
+                        api, count=args.admission_count, rate=args.admission_rate
+                    ),
+                    results,
+                )
+                results["admission"].append(measured.as_dict())
                 _save(path, results)
     finally:
         await api.close()
@@ -186,10 +189,14 @@ def _save(path: Path, results: dict[str, Any]) -> None:
     partial.replace(path)
 
 
-async def _retrying(
-    api: Api, route: str, n: int, settings: Settings, results: dict[str, Any], attempts: int = 3
-) -> RouteResult:
-    """The route, measured again when the API server restarted or failed during it.
+async def _measured_cleanly(
+    api: Api,
+    label: str,
+    measure: Callable[[], Awaitable[T]],
+    results: dict[str, Any],
+    attempts: int = 3,
+) -> T:
+    """The measurement, taken again when the API server restarted or failed during it.
 
     The cluster is shared: other suites restart the control plane on purpose. A measurement
     that spans a restart is not a measurement, so it is discarded (and recorded as such).
@@ -197,17 +204,17 @@ async def _retrying(
     for attempt in range(1, attempts + 1):
         before = apiserver_pid()
         try:
-            result = await run_route(api, route, n, settings)
+            result = await measure()
         except (aiohttp.ClientError, ApiError, TimeoutError, RuntimeError) as error:
             reason = f"{type(error).__name__}: {str(error)[:300]}"
         else:
             if apiserver_pid() == before:
                 return result
             reason = "the API server restarted during the measurement"
-        logger.warning("%s N=%d, attempt %d discarded: %s", route, n, attempt, reason)
-        results.setdefault("discarded", []).append({"route": route, "n": n, "reason": reason})
+        logger.warning("%s, attempt %d discarded: %s", label, attempt, reason)
+        results.setdefault("discarded", []).append({"measurement": label, "reason": reason})
         await _wait_for_apiserver(api)
-    raise RuntimeError(f"{route} N={n}: no clean measurement in {attempts} attempts")
+    raise RuntimeError(f"{label}: no clean measurement in {attempts} attempts")
 
 
 async def _wait_for_apiserver(api: Api, seconds: float = 600) -> None:
