@@ -605,6 +605,8 @@ def _processes(ports: Ports) -> list[Process]:
                 "--max-requests-inflight=1000",
                 "--max-mutating-requests-inflight=500",
                 "--profiling=false",
+                # Alpha in 1.36 (KEP-5866): the operator's --shards run on sharded list/watch.
+                "--feature-gates=ShardedListAndWatch=true",
             ),
             health=_api(ports, "/readyz"),
         ),
