@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
+import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 
@@ -24,7 +26,7 @@ async def running() -> AsyncIterator[Callable[[WorkQueue[str]], None]]:
     await asyncio.gather(*tasks, return_exceptions=True)
 
 
-async def settle(condition: Callable[[], bool], timeout: float = 2.0) -> None:
+async def settle(condition: Callable[[], bool], timeout: float = 10.0) -> None:
     async def wait() -> None:
         while not condition():
             await asyncio.sleep(0.01)
@@ -99,26 +101,71 @@ async def test_concurrency_is_bounded(running: Callable[..., None]) -> None:
 
 
 async def test_delayed_keys_wait_and_earlier_request_wins(running: Callable[..., None]) -> None:
-    calls, handler = recorder()
+    started: list[float] = []
+
+    async def handler(key: str) -> None:
+        started.append(time.monotonic())
+
     queue: WorkQueue[str] = WorkQueue("t", handler, concurrency=2)
     running(queue)
+    added = time.monotonic()
     queue.add("later", delay=0.3)
-    queue.add("later", delay=5.0)  # a later due time does not postpone the earlier one
-    await asyncio.sleep(0.1)
-    assert calls["later"] == 0
-    await settle(lambda: calls["later"] == 1, timeout=1.0)
+    queue.add("later", delay=60.0)  # a later due time does not postpone the earlier one
+    await settle(lambda: len(started) == 1, timeout=30.0)
+    assert started[0] - added >= 0.3
 
 
-async def test_failures_are_retried_with_backoff(running: Callable[..., None]) -> None:
-    attempts = 0
+def spy_on_delays(queue: WorkQueue[str]) -> list[float]:
+    """The delays the queue asks for when it re-adds a key later (its retries, here)."""
+    delays: list[float] = []
+    add = queue.add
 
-    async def flaky(key: str) -> None:
-        nonlocal attempts
-        attempts += 1
-        if attempts < 3:
+    def recording_add(key: str, delay: float = 0.0) -> None:
+        if delay > 0:
+            delays.append(delay)
+        add(key, delay)
+
+    queue.add = recording_add  # type: ignore[method-assign]
+    return delays
+
+
+def scripted(outcomes: list[bool]) -> tuple[list[float], Callable[[str], Awaitable[None]]]:
+    """A handler that fails or succeeds in the given order; it records when it was called."""
+    called: list[float] = []
+
+    async def handler(key: str) -> None:
+        called.append(time.monotonic())
+        if not outcomes[len(called) - 1]:
             raise RuntimeError("API server unavailable")
 
-    queue: WorkQueue[str] = WorkQueue("t", flaky, concurrency=1)
+    return called, handler
+
+
+async def test_failures_are_retried_with_growing_backoff(running: Callable[..., None]) -> None:
+    called, handler = scripted([False, False, True])
+    queue: WorkQueue[str] = WorkQueue("t", handler, concurrency=1)
+    delays = spy_on_delays(queue)
     running(queue)
     queue.add("x")
-    await settle(lambda: attempts == 3, timeout=3.0)  # 0.5 s then 1 s backoff
+    await settle(lambda: len(called) == 3, timeout=30.0)  # 0.5 s, then 1 s of backoff
+    assert delays == [0.5, 1.0]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(called)]
+    # Each retry waited at least its delay (a lower bound: a loaded machine only adds to it;
+    # the queue computes the due time after the handler's call, on the same clock).
+    for gap, delay in zip(gaps, delays, strict=True):
+        assert gap >= delay, (gaps, delays)
+    await asyncio.sleep(0.05)
+    assert len(called) == 3  # a success ends the retries
+
+
+async def test_backoff_is_capped_and_a_success_resets_it(running: Callable[..., None]) -> None:
+    called, handler = scripted([False, False, True, False, True])
+    queue: WorkQueue[str] = WorkQueue("t", handler, concurrency=1, max_backoff=0.6)
+    delays = spy_on_delays(queue)
+    running(queue)
+    queue.add("x")
+    await settle(lambda: len(called) == 3, timeout=30.0)
+    assert delays == [0.5, 0.6]  # not 1 s: capped
+    queue.add("x")  # fails once more: the backoff starts again from its first step
+    await settle(lambda: len(called) == 5, timeout=30.0)
+    assert delays == [0.5, 0.6, 0.5]
