@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import itertools
 from collections.abc import Mapping
 from typing import Any
@@ -64,9 +65,15 @@ def test_range_edges_belong_to_the_right_shard(count: int) -> None:
 
 
 def _owner_of_hash(hashed: int, count: int) -> int:
-    owners = [i for i in range(count) if Shard(i, count).start <= hashed < Shard(i, count).end]
+    """The one shard whose [start, end) holds ``hashed``, by search over the bounds."""
+    owners = [i for i, (start, end) in enumerate(_bounds(count)) if start <= hashed < end]
     assert len(owners) == 1
     return owners[0]
+
+
+@functools.cache
+def _bounds(count: int) -> tuple[tuple[int, int], ...]:
+    return tuple((s.start, s.end) for s in (Shard(i, count) for i in range(count)))
 
 
 def test_names_differing_only_at_the_end_share_a_shard() -> None:
