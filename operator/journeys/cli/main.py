@@ -1,9 +1,9 @@
-"""``kubectl journey``: arguments in, API calls and text out; the decisions live elsewhere.
+"""``kubectl journey``: arguments in, text out; a thin shell over :mod:`journeys.actions`.
 
 Writes that end something (close, stop, and new-version, which closes the version it replaces)
-are first sent with ``dryRun=All``: the API server runs its CEL rules and the admission webhooks
-without storing anything, so a refused change is reported with the server's message *before*
-anyone is asked to confirm it, and ``--dry-run`` is simply that first request on its own.
+are first sent as a server dry run by the actions layer, so a refused change is reported with the
+server's message *before* anyone is asked to confirm it, and ``--dry-run`` is simply that first
+request on its own.
 """
 
 from __future__ import annotations
@@ -20,9 +20,10 @@ from typing import Any, Final, TextIO
 
 import yaml
 
-from journeys.api.models import GROUP, JOURNEY_PLURAL, PARTICIPANT_PLURAL
-from journeys.cli import plan, render
-from journeys.cli.client import Client, CliError
+from journeys import actions
+from journeys.actions import ActionError, KubeClient, UserClient
+from journeys.api import GROUP
+from journeys.cli import render
 
 POLL_INTERVAL: Final = 1.0
 ENTER_WAIT: Final = "60s"
@@ -46,7 +47,7 @@ class Io:
         self.stderr.flush()
 
 
-Command = Callable[[argparse.Namespace, Client, Io], int]
+Command = Callable[[argparse.Namespace, KubeClient, Io], int]
 
 
 # --------------------------------------------------------------------------------------------
@@ -54,8 +55,8 @@ Command = Callable[[argparse.Namespace, Client, Io], int]
 # --------------------------------------------------------------------------------------------
 
 
-def _show_warnings(kube: Client, io: Io, shown: set[str]) -> None:
-    for warning in kube.warnings:
+def _show_warnings(warnings: Sequence[str], io: Io, shown: set[str]) -> None:
+    for warning in warnings:
         if warning not in shown:
             io.err(f"Warning: {warning}")
             shown.add(warning)
@@ -75,12 +76,12 @@ def _confirm(args: argparse.Namespace, io: Io, dialog: str, verb: str, name: str
     if not io.stdin.isatty():
         io.err("")  # the answer was not echoed: end the prompt's line
     if answer == "":
-        raise CliError(
+        raise ActionError(
             f"no answer on standard input: {name} was not changed "
             f"(pass --yes to {verb.lower()} without asking)"
         )
     if not render.is_yes(answer):
-        raise CliError(f"not confirmed: {name} was not changed")
+        raise ActionError(f"not confirmed: {name} was not changed")
 
 
 def _print_object(io: Io, obj: Any, output: str) -> None:
@@ -100,7 +101,7 @@ def _done(io: Io, args: argparse.Namespace, kind: str, obj: dict[str, Any], what
 
 
 def _follow(
-    kube: Client,
+    kube: KubeClient,
     io: Io,
     args: argparse.Namespace,
     name: str,
@@ -116,7 +117,7 @@ def _follow(
     last = ""
     while True:
         obj = kube.get_journey(name)
-        line = render.progress_line(obj)
+        line = render.progress_line(actions.JourneyView.of(obj))
         observed = int((obj.get("status") or {}).get("observedGeneration") or 0)
         done = finished(obj)
         if line != last and (observed >= generation or done):
@@ -130,15 +131,11 @@ def _follow(
         if deadline is not None and time.monotonic() >= deadline:
             if live:
                 sink.write("\n")
-            raise CliError(
+            raise ActionError(
                 f"timed out waiting for journey {name} (it carries on; "
                 f"kubectl journey wait {name} --for=phase=... to wait again)"
             )
         time.sleep(POLL_INTERVAL)
-
-
-def _final(obj: dict[str, Any]) -> bool:
-    return plan.JourneyView.of(obj).phase in plan.FINAL_PHASES
 
 
 def _load_patch(path: str | None, io: Io) -> dict[str, Any] | None:
@@ -148,9 +145,9 @@ def _load_patch(path: str | None, io: Io) -> dict[str, Any] | None:
         text = io.stdin.read() if path == "-" else Path(path).read_text()
         loaded = yaml.safe_load(text)
     except (OSError, yaml.YAMLError) as error:
-        raise CliError(f"cannot read the patch {path}: {error}") from error
+        raise ActionError(f"cannot read the patch {path}: {error}") from error
     if not isinstance(loaded, dict):
-        raise CliError(f"the patch {path} must be a mapping: a merge patch of the Journey")
+        raise ActionError(f"the patch {path} must be a mapping: a merge patch of the Journey")
     return loaded
 
 
@@ -163,171 +160,134 @@ def _now() -> datetime:
 # --------------------------------------------------------------------------------------------
 
 
-def cmd_list(args: argparse.Namespace, kube: Client, io: Io) -> int:
-    items = kube.list_journeys(all_namespaces=args.all_namespaces)
-    if args.family:
-        items = [o for o in items if plan.JourneyView.of(o).family == args.family]
+def cmd_list(args: argparse.Namespace, kube: KubeClient, io: Io) -> int:
     if args.output:
+        items = kube.list_journeys(all_namespaces=args.all_namespaces)
+        if args.family:
+            items = [o for o in items if actions.JourneyView.of(o).family == args.family]
         listing = {"apiVersion": "v1", "kind": "List", "metadata": {}, "items": items}
         _print_object(io, listing, args.output)
         return 0
-    if not items:
+    views = actions.list_journeys(kube, args.all_namespaces, args.family)
+    if not views:
         where = "any namespace" if args.all_namespaces else f"namespace {kube.namespace}"
         io.err(f"No journeys found in {where}.")
         return 0
-    views = [plan.JourneyView.of(o) for o in items]
     io.out(render.journeys_table(views, args.all_namespaces, _now()))
     return 0
 
 
-def cmd_status(args: argparse.Namespace, kube: Client, io: Io) -> int:
+def cmd_status(args: argparse.Namespace, kube: KubeClient, io: Io) -> int:
     obj = kube.get_journey(args.name)
     if args.output:
         _print_object(io, obj, args.output)
         return 0
-    members = plan.family_members(kube.list_journeys(), plan.JourneyView.of(obj).family)
-    io.out(render.status_text(obj, members, kube.events(obj), _now()))
+    view = actions.JourneyView.of(obj)
+    members = actions.family_of(kube, view)
+    io.out(render.status_text(view, members, kube.events(obj), _now()))
     return 0
 
 
-def cmd_close(args: argparse.Namespace, kube: Client, io: Io) -> int:
-    obj = kube.get_journey(args.name)
-    view = plan.JourneyView.of(obj)
-    if view.state == "closed":
-        io.err(f"journey {view.name} is already closed (phase {view.phase or '-'}): nothing to do")
-        _done(io, args, "journey", obj, "unchanged")
+def _end(ending: actions.Ending, args: argparse.Namespace, kube: KubeClient, io: Io) -> int:
+    """Close or stop: the dry run's verdict and numbers, the dialog, the change, the wait."""
+    reason = getattr(args, "reason", "") or ""
+    preview = actions.preview_end(kube, args.name, ending, reason)
+    view = preview.journey
+    if preview.unchanged:
+        io.err(
+            f"journey {view.name} is already {view.state} (phase {view.phase or '-'}): "
+            "nothing to do"
+        )
+        _done(io, args, "journey", dict(preview.result), "unchanged")
         return 0
-    who = plan.inside(kube.list_participants(), view.name)
-    patch = {"spec": {"state": "closed"}}
     shown: set[str] = set()
-    result = kube.patch_journey(view.name, patch, dry_run=True)
-    _show_warnings(kube, io, shown)
-    timeout = str((obj.get("spec") or {}).get("drain", {}).get("timeout", "2184h"))
-    _confirm(args, io, render.close_dialog(view, who, timeout), "Close", view.name)
+    _show_warnings(preview.warnings, io, shown)
+    if ending == "close":
+        dialog = render.close_dialog(view, preview.inside, view.drain_timeout)
+    else:
+        dialog = render.stop_dialog(view, preview.inside, view.halt_policy, reason)
+    verb = ending.capitalize()
+    _confirm(args, io, dialog, verb, view.name)
+    result = dict(preview.result)
     if not args.dry_run:
-        result = kube.patch_journey(view.name, patch, dry_run=False)
-        _show_warnings(kube, io, shown)
-    _done(io, args, "journey", result, "closed")
+        result = actions.end_journey(kube, view.name, ending, reason)
+        _show_warnings(kube.warnings, io, shown)
+    _done(io, args, "journey", result, _PAST[ending])
     if args.wait and not args.dry_run:
         generation = int(result["metadata"].get("generation") or 0)
-        final = _follow(kube, io, args, view.name, _final, generation)
+        final = _follow(
+            kube,
+            io,
+            args,
+            view.name,
+            lambda obj: actions.ending_done(ending, obj, generation),
+            generation,
+        )
         if args.output:
             _print_object(io, final, args.output)
     return 0
 
 
-def cmd_stop(args: argparse.Namespace, kube: Client, io: Io) -> int:
-    obj = kube.get_journey(args.name)
-    view = plan.JourneyView.of(obj)
-    if view.state == "stopped":
-        io.err(f"journey {view.name} is already stopped (phase {view.phase or '-'}): nothing to do")
-        _done(io, args, "journey", obj, "unchanged")
-        return 0
-    who = plan.inside(kube.list_participants(), view.name)
-    spec: dict[str, Any] = {"state": "stopped"}
-    if args.reason:
-        spec["stopReason"] = args.reason
-    shown: set[str] = set()
-    result = kube.patch_journey(view.name, {"spec": spec}, dry_run=True)
-    _show_warnings(kube, io, shown)
-    policy = str((obj.get("spec") or {}).get("halt", {}).get("policy", "Suspend"))
-    _confirm(args, io, render.stop_dialog(view, who, policy, args.reason or ""), "Stop", view.name)
-    if not args.dry_run:
-        result = kube.patch_journey(view.name, {"spec": spec}, dry_run=False)
-        _show_warnings(kube, io, shown)
-    _done(io, args, "journey", result, "stopped")
-    if args.wait and not args.dry_run:
-        generation = int(result["metadata"].get("generation") or 0)
-
-        def halted(current: dict[str, Any]) -> bool:
-            status = current.get("status") or {}
-            return (
-                status.get("phase") == "Stopped"
-                and int(status.get("observedGeneration") or 0) >= generation
-                and not (status.get("participants") or {}).get("active")
-            )
-
-        final = _follow(kube, io, args, view.name, halted, generation)
-        if args.output:
-            _print_object(io, final, args.output)
-    return 0
+_PAST: Final[dict[actions.Ending, str]] = {"close": "closed", "stop": "stopped"}
 
 
-def _edit(args: argparse.Namespace, io: Io) -> plan.Edit:
-    return plan.Edit(
-        images=plan.parse_images(args.image or []), patch=_load_patch(args.filename, io)
+def cmd_close(args: argparse.Namespace, kube: KubeClient, io: Io) -> int:
+    return _end("close", args, kube, io)
+
+
+def cmd_stop(args: argparse.Namespace, kube: KubeClient, io: Io) -> int:
+    return _end("stop", args, kube, io)
+
+
+def _edit(args: argparse.Namespace, io: Io) -> actions.Edit:
+    return actions.Edit(
+        images=actions.parse_images(args.image or []), patch=_load_patch(args.filename, io)
     )
 
 
-def cmd_new_version(args: argparse.Namespace, kube: Client, io: Io) -> int:
-    journeys = kube.list_journeys()
-    family, members, latest = plan.resolve_latest(journeys, args.family, kube.namespace)
-    new = plan.new_version(latest, family, _edit(args, io), _now(), kube.namespace)
-    participants = kube.list_participants() if new.live else []
-    closing = [
-        (old, plan.inside(participants, old.name))
-        for old in (plan.superseded_by_new(members, new.version) if new.live else [])
-    ]
+def cmd_new_version(args: argparse.Namespace, kube: KubeClient, io: Io) -> int:
+    planned = actions.plan_new_version(kube, args.family, _edit(args, io), _now())
+    new = planned.new
     shown: set[str] = set()
-    result = kube.create(JOURNEY_PLURAL, new.manifest, dry_run=True)
-    _show_warnings(kube, io, shown)
-    _confirm(args, io, render.new_version_dialog(new, closing), "Create", new.name)
+    result = actions.create_journey(kube, new, dry_run=True)
+    _show_warnings(kube.warnings, io, shown)
+    _confirm(args, io, render.new_version_dialog(new, planned.closing), "Create", new.name)
     if not args.dry_run:
-        result = kube.create(JOURNEY_PLURAL, new.manifest, dry_run=False)
-        _show_warnings(kube, io, shown)
+        result = actions.create_journey(kube, new, dry_run=False)
+        _show_warnings(kube.warnings, io, shown)
     _done(io, args, "journey", result, f"created from {new.source}")
-    for old, who in closing:
+    for old, who in planned.closing:
         io.err(
             f"{old.name} {'would be' if args.dry_run else 'is being'} closed to new entries "
             f"(superseded by {new.name}); {render.finish_there(who)}"
         )
     if args.wait and not args.dry_run:
-        for old, _ in closing:
-            _follow(kube, io, args, old.name, _final)
+        for old, _ in planned.closing:
+            _follow(kube, io, args, old.name, lambda obj: actions.ending_done("close", obj))
     return 0
 
 
-def cmd_duplicate(args: argparse.Namespace, kube: Client, io: Io) -> int:
-    source = kube.get_journey(args.name)
-    existing = plan.family_members(kube.list_journeys(), args.family)
-    if existing:
-        names = ", ".join(m.name for m in existing)
-        raise CliError(
-            f"family {args.family} already exists in namespace {kube.namespace} ({names}): "
-            f"to change it, create a new version (kubectl journey new-version {args.family})"
-        )
-    new = plan.duplicate(source, args.family, _edit(args, io), _now(), kube.namespace)
-    shown: set[str] = set()
-    result = kube.create(JOURNEY_PLURAL, new.manifest, dry_run=args.dry_run)
-    _show_warnings(kube, io, shown)
+def cmd_duplicate(args: argparse.Namespace, kube: KubeClient, io: Io) -> int:
+    new = actions.plan_duplicate(kube, args.name, args.family, _edit(args, io), _now())
+    result = actions.create_journey(kube, new, dry_run=args.dry_run)
+    _show_warnings(kube.warnings, io, set())
     _done(io, args, "journey", result, f"created from {new.source}")
     return 0
 
 
-def cmd_enter(args: argparse.Namespace, kube: Client, io: Io) -> int:
-    attributes = plan.parse_attributes(args.attr or [])
-    manifest = plan.participant_manifest(args.name, args.profile, attributes, kube.namespace)
-    name = manifest["metadata"]["name"]
-    kube.get_journey(args.name)  # a missing journey is named plainly, webhook or not
-    try:
-        result = kube.create(PARTICIPANT_PLURAL, manifest, dry_run=args.dry_run)
-    except CliError as error:
-        if "(AlreadyExists)" in str(error):
-            raise CliError(
-                f"{error}: profile {args.profile} has already entered journey {args.name} as "
-                f"participant {name} (kubectl get participant {name} -n {kube.namespace})"
-            ) from error
-        raise
-    _show_warnings(kube, io, set())
+def cmd_enter(args: argparse.Namespace, kube: KubeClient, io: Io) -> int:
+    attributes = actions.parse_attributes(args.attr or [])
+    result = actions.enter(kube, args.name, args.profile, attributes, dry_run=args.dry_run)
+    _show_warnings(kube.warnings, io, set())
     _done(io, args, "participant", result, "created")
     if args.wait and not args.dry_run:
-        return _await_entry(kube, io, args, name)
+        return _await_entry(kube, io, args, result["metadata"]["name"])
     return 0
 
 
-def _await_entry(kube: Client, io: Io, args: argparse.Namespace, name: str) -> int:
+def _await_entry(kube: KubeClient, io: Io, args: argparse.Namespace, name: str) -> int:
     """Until the operator admits or rejects the participant; a rejection is a failure."""
-    timeout = args.timeout if args.timeout is not None else plan.parse_timeout(ENTER_WAIT)
+    timeout = args.timeout if args.timeout is not None else actions.parse_timeout(ENTER_WAIT)
     deadline = time.monotonic() + timeout
     while True:
         status = kube.get_participant(name).get("status") or {}
@@ -335,30 +295,32 @@ def _await_entry(kube: Client, io: Io, args: argparse.Namespace, name: str) -> i
         if phase != "Pending":
             break
         if time.monotonic() >= deadline:
-            raise CliError(f"timed out: participant {name} is still Pending (is the operator up?)")
+            raise ActionError(
+                f"timed out: participant {name} is still Pending (is the operator up?)"
+            )
         time.sleep(POLL_INTERVAL)
     detail = f"{status.get('reason', '')}: {status.get('message', '')}".strip(": ")
     if phase == "Rejected":
-        raise CliError(f"participant {name} was rejected: {detail}")
+        raise ActionError(f"participant {name} was rejected: {detail}")
     (io.stderr if args.output else io.stdout).write(f"participant {name} is {phase} ({detail})\n")
     return 0
 
 
-def cmd_wait(args: argparse.Namespace, kube: Client, io: Io) -> int:
-    want = plan.parse_wait_for(args.for_)
-    timeout = plan.parse_timeout(args.wait_timeout)
+def cmd_wait(args: argparse.Namespace, kube: KubeClient, io: Io) -> int:
+    want = actions.parse_wait_for(args.for_)
+    timeout = actions.parse_timeout(args.wait_timeout)
     deadline = time.monotonic() + timeout
     while True:
         obj = kube.get_journey(args.name)
-        outcome = plan.wait_outcome(obj, want)
+        outcome = actions.wait_outcome(obj, want)
         if outcome.done:
             io.out(f"journey.{GROUP}/{args.name} condition met")
             return 0
         if outcome.impossible:
-            raise CliError(outcome.impossible)
+            raise ActionError(outcome.impossible)
         if time.monotonic() >= deadline:
-            phase = plan.JourneyView.of(obj).phase or "not yet seen by the operator"
-            raise CliError(
+            phase = actions.JourneyView.of(obj).phase or "not yet seen by the operator"
+            raise ActionError(
                 f"timed out after {args.wait_timeout} waiting for {want} of journey "
                 f"{args.name} (phase: {phase})"
             )
@@ -419,8 +381,8 @@ def _edit_options(parser: argparse.ArgumentParser) -> None:
 
 def _duration(text: str) -> float:
     try:
-        return plan.parse_timeout(text)
-    except plan.PlanError as error:
+        return actions.parse_timeout(text)
+    except ActionError as error:
         raise argparse.ArgumentTypeError(str(error)) from error
 
 
@@ -503,12 +465,12 @@ def main(argv: Sequence[str] | None = None, io: Io | None = None) -> int:
     io = io or Io()
     args = build_parser().parse_args(argv)
     try:
-        kube = Client(args.kubeconfig, args.context, args.namespace)
+        kube = UserClient(args.kubeconfig, args.context, args.namespace)
         handler: Command = args.handler
         return handler(args, kube, io)
-    except (CliError, plan.PlanError) as error:
+    except ActionError as error:
         io.err(f"error: {error}" if not str(error).startswith("Error from server") else str(error))
-        return error.code if isinstance(error, CliError) else 1
+        return error.code
     except KeyboardInterrupt:
         io.err("\ninterrupted: nothing more was done (a change already made stays made)")
         return INTERRUPTED

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
-from journeys.cli.plan import Inside, JourneyView, NewJourney
+from journeys.actions import Inside, JourneyView, NewJourney, event_time
 
 YES_ANSWERS: Final = frozenset({"y", "yes"})
 NO_RESUME: Final = (
@@ -181,8 +181,8 @@ def human_age(delta: timedelta) -> str:
     return f"{years}y"
 
 
-def age(timestamp: str | None, now: datetime) -> str:
-    when = parse_time(timestamp)
+def age(timestamp: str | datetime | None, now: datetime) -> str:
+    when = parse_time(timestamp) if not isinstance(timestamp, datetime) else timestamp
     return human_age(now - when) if when else "<unknown>"
 
 
@@ -218,23 +218,19 @@ def counts_text(counts: Mapping[str, int]) -> str:
     )
 
 
-def progress_line(obj: Mapping[str, Any]) -> str:
+def progress_line(view: JourneyView) -> str:
     """One line per change while ``--wait`` follows a drain or a halt."""
-    view = JourneyView.of(obj)
     return f"{view.name}: {view.phase or 'Pending'}: {counts_text(view.counts)}"
 
 
 def status_text(
-    obj: Mapping[str, Any],
+    view: JourneyView,
     members: Sequence[JourneyView],
     events: Sequence[Mapping[str, Any]],
     now: datetime,
 ) -> str:
     """``kubectl journey status``: where the journey is, who put it there, when and why."""
-    view = JourneyView.of(obj)
-    spec = obj.get("spec") or {}
-    status = obj.get("status") or {}
-    ready = _find_condition(status, "Ready")
+    ready = next((c for c in view.conditions if c.get("type") == "Ready"), None)
     phase = view.phase or "(not yet seen by the operator)"
     if ready and ready.get("reason") and view.phase:
         phase += f" ({ready['reason']})"
@@ -246,16 +242,12 @@ def status_text(
         f"Phase:         {phase}",
         f"Participants:  {counts_text(view.counts)}",
     ]
-    lines.extend(_audit_lines(status))
-    settings = [
-        f"halt policy {(spec.get('halt') or {}).get('policy', 'Suspend')}",
-        f"drain timeout {(spec.get('drain') or {}).get('timeout', '2184h')}",
-    ]
-    capacity = (spec.get("entry") or {}).get("maxParticipants")
-    if capacity:
-        settings.append(f"capacity {capacity}")
-    if spec.get("endAt"):
-        settings.append(f"ends at {spec['endAt']}")
+    lines.extend(_audit_lines(view))
+    settings = [f"halt policy {view.halt_policy}", f"drain timeout {view.drain_timeout}"]
+    if view.max_participants:
+        settings.append(f"capacity {view.max_participants}")
+    if view.end_at:
+        settings.append(f"ends at {format_time(view.end_at)}")
     lines.append(f"Settings:      {', '.join(settings)}")
     if members:
         listed = ", ".join(
@@ -264,8 +256,7 @@ def status_text(
         )
         lines.append(f"Versions:      {listed}")
     lines.append("Conditions:")
-    conditions = status.get("conditions") or []
-    if conditions:
+    if view.conditions:
         rows = [
             [
                 str(c.get("type", "")),
@@ -274,19 +265,19 @@ def status_text(
                 age(c.get("lastTransitionTime"), now),
                 str(c.get("message", "")),
             ]
-            for c in conditions
+            for c in view.conditions
         ]
         lines.extend(_indent(table(["TYPE", "STATUS", "REASON", "AGE", "MESSAGE"], rows)))
     else:
         lines.append("  <none>")
     lines.append("Events:")
-    recent = sorted(events, key=lambda e: parse_time(_event_time(e)) or _EPOCH)[-RECENT_EVENTS:]
+    recent = sorted(events, key=lambda e: parse_time(event_time(e)) or _EPOCH)[-RECENT_EVENTS:]
     if recent:
         rows = [
             [
                 str(e.get("type", "")),
                 str(e.get("reason", "")),
-                age(_event_time(e), now),
+                age(event_time(e), now),
                 str((e.get("source") or {}).get("component") or e.get("reportingComponent") or ""),
                 str(e.get("message", "")),
             ]
@@ -298,37 +289,24 @@ def status_text(
     return "\n".join(lines)
 
 
-def _audit_lines(status: Mapping[str, Any]) -> list[str]:
+def _audit_lines(view: JourneyView) -> list[str]:
     lines = []
-    if status.get("closedAt"):
-        by = f" by {status['closedBy']}" if status.get("closedBy") else ""
-        lines.append(f"Closed:        {status['closedAt']}{by}")
-    if status.get("supersededBy"):
-        lines.append(f"Superseded by: {status['supersededBy']}")
-    if status.get("stoppedAt"):
-        by = f" by {status['stoppedBy']}" if status.get("stoppedBy") else ""
-        why = f", reason: {status['stopReason']}" if status.get("stopReason") else ""
-        lines.append(f"Stopped:       {status['stoppedAt']}{by}{why}")
-    if status.get("finishedAt"):
-        lines.append(f"Finished:      {status['finishedAt']}")
+    if view.closed_at:
+        by = f" by {view.closed_by}" if view.closed_by else ""
+        lines.append(f"Closed:        {format_time(view.closed_at)}{by}")
+    if view.superseded_by:
+        lines.append(f"Superseded by: {view.superseded_by}")
+    if view.stopped_at:
+        by = f" by {view.stopped_by}" if view.stopped_by else ""
+        why = f", reason: {view.stop_reason}" if view.stop_reason else ""
+        lines.append(f"Stopped:       {format_time(view.stopped_at)}{by}{why}")
+    if view.finished_at:
+        lines.append(f"Finished:      {format_time(view.finished_at)}")
     return lines
 
 
-def _find_condition(status: Mapping[str, Any], type_: str) -> Mapping[str, Any] | None:
-    for found in status.get("conditions") or []:
-        if found.get("type") == type_:
-            return found  # type: ignore[no-any-return]
-    return None
-
-
-def _event_time(event: Mapping[str, Any]) -> str:
-    """When an Event last happened: core/v1 fields first, then events.k8s.io's, then creation."""
-    return str(
-        event.get("lastTimestamp")
-        or event.get("eventTime")
-        or (event.get("metadata") or {}).get("creationTimestamp")
-        or ""
-    )
+def format_time(when: datetime) -> str:
+    return when.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _indent(text: str) -> list[str]:

@@ -1,10 +1,13 @@
-"""The plugin's only contact with the API server: the synchronous official client, thinly.
+"""The front ends' only contact with the API server: the user's own kubeconfig, thinly.
 
-Every call goes through :meth:`Client._call`, which turns the client's exceptions into a
-:class:`CliError` carrying the server's own message (a refused transition, a webhook's denial, a
-conflict), because that message is what tells the person what to do. Writes collect the
-server's ``Warning`` headers (webhook warnings, deprecated fields) so they are shown as kubectl
-shows them.
+:class:`KubeClient` is the protocol the use cases need; :class:`UserClient` implements it with the
+synchronous official client and the person's kubeconfig, so RBAC, the CEL rules, the webhooks and
+the audit apply to that person (an async front end calls it from a thread). Every call goes
+through :meth:`UserClient._call`, which turns the client's exceptions into an
+:class:`~journeys.actions.errors.ActionError` carrying the server's own message (a refused
+transition, a webhook's denial, a conflict), because that message is what tells the person what
+to do. Writes collect the server's ``Warning`` headers (webhook warnings, deprecated fields) so
+they are shown as kubectl shows them.
 """
 
 from __future__ import annotations
@@ -12,14 +15,15 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Final, TypeVar
+from typing import Any, Final, Protocol, TypeVar
 
 import urllib3
 from kubernetes import client, config
 
-from journeys.api.models import GROUP, JOURNEY_PLURAL, PARTICIPANT_PLURAL, VERSION
+from journeys.actions.errors import ActionError
+from journeys.api import GROUP, JOURNEY_PLURAL, PARTICIPANT_PLURAL, VERSION
 
 T = TypeVar("T")
 
@@ -29,14 +33,6 @@ MERGE_PATCH: Final = "application/merge-patch+json"
 FIELD_MANAGER: Final = "kubectl-journey"
 _SERVICE_ACCOUNT_NAMESPACE: Final = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
 _WARNING: Final = re.compile(r'^\s*\d{3}\s+\S+\s+"((?:[^"\\]|\\.)*)"')
-
-
-class CliError(Exception):
-    """A failure to report as one line on standard error, with a non-zero exit code."""
-
-    def __init__(self, message: str, code: int = 1) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 def server_error(status: int | None, reason: str | None, body: str | None) -> str:
@@ -71,12 +67,34 @@ def parse_warnings(values: list[str]) -> list[str]:
 def _mapping(value: object) -> dict[str, Any]:
     """The custom objects API is typed as returning ``object``; it returns decoded JSON."""
     if not isinstance(value, dict):
-        raise CliError(f"unexpected answer from the API server: {value!r}")
+        raise ActionError(f"unexpected answer from the API server: {value!r}")
     return value
 
 
-class Client:
-    """The API calls the plugin needs, in one namespace (or all, for listing)."""
+class KubeClient(Protocol):
+    """The API calls the use cases make, in one namespace (or all, for listing)."""
+
+    namespace: str
+    #: Warnings the server sent with the last write.
+    warnings: list[str]
+
+    def get_journey(self, name: str) -> dict[str, Any]: ...
+
+    def list_journeys(self, all_namespaces: bool = False) -> list[dict[str, Any]]: ...
+
+    def list_participants(self) -> list[dict[str, Any]]: ...
+
+    def get_participant(self, name: str) -> dict[str, Any]: ...
+
+    def events(self, obj: Mapping[str, Any]) -> list[dict[str, Any]]: ...
+
+    def patch_journey(self, name: str, patch: dict[str, Any], dry_run: bool) -> dict[str, Any]: ...
+
+    def create(self, plural: str, manifest: dict[str, Any], dry_run: bool) -> dict[str, Any]: ...
+
+
+class UserClient:
+    """:class:`KubeClient` over the person's kubeconfig (or a pod's service account)."""
 
     def __init__(self, kubeconfig: str | None, context: str | None, namespace: str | None) -> None:
         api, default_namespace = _connect(kubeconfig, context)
@@ -92,9 +110,9 @@ class Client:
         try:
             return function(*args, _request_timeout=REQUEST_TIMEOUT, **kwargs)
         except client.ApiException as error:
-            raise CliError(server_error(error.status, error.reason, error.body)) from error
+            raise ActionError(server_error(error.status, error.reason, error.body)) from error
         except (urllib3.exceptions.HTTPError, OSError) as error:
-            raise CliError(f"cannot reach the API server at {self.host}: {error}") from error
+            raise ActionError(f"cannot reach the API server at {self.host}: {error}") from error
 
     def _write(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> dict[str, Any]:
         data, _, headers = self._call(function, *args, **kwargs)
@@ -152,7 +170,7 @@ class Client:
             )
         )
 
-    def events(self, obj: dict[str, Any]) -> list[dict[str, Any]]:
+    def events(self, obj: Mapping[str, Any]) -> list[dict[str, Any]]:
         """Events about this very object (its uid, not an older one of the same name)."""
         metadata = obj.get("metadata") or {}
         selector = f"involvedObject.name={metadata.get('name')},involvedObject.kind={obj['kind']}"
@@ -205,7 +223,7 @@ def _connect(kubeconfig: str | None, context: str | None) -> tuple[client.ApiCli
         )
     except (config.ConfigException, OSError) as error:
         if kubeconfig or context or not os.environ.get("KUBERNETES_SERVICE_HOST"):
-            raise CliError(f"cannot load the kubeconfig: {error}") from error
+            raise ActionError(f"cannot load the kubeconfig: {error}") from error
         configuration = client.Configuration()
         config.load_incluster_config(  # type: ignore[no-untyped-call]
             client_configuration=configuration
