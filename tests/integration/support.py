@@ -151,6 +151,16 @@ def eventually(what: str, missing: Callable[[], list[Any]], timeout: float = 60.
         ) from None
 
 
+def wait_for_events(cluster: Cluster, name: str, *reasons: str, timeout: float = 60.0) -> None:
+    """Wait until ``name`` has Events with these reasons: the operator posts them after the
+    status write, so a phase seen in the status does not mean its Event is there yet."""
+    wait_for(
+        f"events {', '.join(reasons)} on {name}",
+        lambda: set(reasons) <= {e.reason for e in cluster.events(name)},
+        timeout,
+    )
+
+
 class OperatorProcess:
     """The real ``journeys-operator`` command in a child process, so tests can kill -9 it."""
 

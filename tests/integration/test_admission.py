@@ -282,6 +282,8 @@ def test_journey_stopped_by_end_at_cannot_be_revived(user: User) -> None:
 @pytest.mark.usefixtures("webhooks")
 def test_versions_only_go_up(user: User) -> None:
     user.apply(journey_manifest("welcome-v2", version=2))
+    # The webhook answers from the operator's view: wait until that view has welcome-v2.
+    wait_phase(user, "welcome-v2", "Live")
     older = journey_manifest("welcome", version=1)
     error = user.fails("apply", "-f", "-", manifest=older)
     assert "VersionNotNewer: journey welcome has spec.version 1, but family welcome" in error
@@ -358,6 +360,7 @@ def test_entry_gate_refusals(user: User) -> None:
 
     # Closed by hand, and the dry run: same refusal, nothing created.
     user.patch("journey", "welcome-v2", {"state": "closed"})
+    wait_phase(user, "welcome-v2", "Closed", "Finished")  # the operator's view has the close
     late = participant_manifest("carol", "welcome-v2")
     error = user.fails("apply", "-f", "-", manifest=late)
     assert "journey welcome-v2 is" in error and "accepts no new entries" in error

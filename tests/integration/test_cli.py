@@ -23,7 +23,13 @@ from kubernetes import client
 
 from journeys.webhooks.serving import dev_configuration_name
 from tests.integration.conftest import Kubectl
-from tests.integration.support import Cluster, OperatorProcess, journey_manifest, wait_for
+from tests.integration.support import (
+    Cluster,
+    OperatorProcess,
+    journey_manifest,
+    wait_for,
+    wait_for_events,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(200)]
 
@@ -105,6 +111,8 @@ def test_list_status_and_kubectl_plugin_discovery(
     none = plugin.ok("list", "nope")
     assert none.stdout == "" and "No journeys found" in none.stderr
 
+    # The Live Event is posted after the status: wait for it rather than read it at once.
+    wait_for_events(cluster, "welcome-v1", "Live")
     status = plugin.ok("status", "welcome-v1").stdout
     assert "Phase:         Live (Live)" in status
     assert "Participants:  0 inside" in status
@@ -172,7 +180,7 @@ def test_enter(cluster: Cluster, operator: OperatorProcess, plugin: Plugin) -> N
 def test_close_asks_then_drains(
     cluster: Cluster, operator: OperatorProcess, plugin: Plugin
 ) -> None:
-    cluster.create(journey_manifest("drain-v1", delay="15s"))
+    cluster.create(journey_manifest("drain-v1", delay="25s"))  # both inside until the close
     wait_for("drain-v1 Live", lambda: live(cluster, "drain-v1"))
     enter(plugin, "drain-v1", "ann", "ben")
 
@@ -256,7 +264,7 @@ def test_stop_halts_and_refusals_print_the_server_message(
 def test_new_version_closes_the_previous_one_and_duplicate_starts_a_family(
     cluster: Cluster, operator: OperatorProcess, plugin: Plugin, tmp_path: Path
 ) -> None:
-    cluster.create(journey_manifest("welcome-v1", delay="25s"))
+    cluster.create(journey_manifest("welcome-v1", delay="45s"))  # alice inside until v2's refusal
     wait_for("welcome-v1 Live", lambda: live(cluster, "welcome-v1"))
     enter(plugin, "welcome-v1", "alice")
     v1_spec = cluster.journey("welcome-v1")["spec"]

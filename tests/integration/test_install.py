@@ -31,6 +31,7 @@ from tests.integration.support import (
     journey_manifest,
     participant_manifest,
     wait_for,
+    wait_for_events,
 )
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
@@ -223,7 +224,8 @@ def test_operator_needs_nothing_beyond_its_role(
         cluster.patch_spec("journeys", "drain-v1", {"state": "closed"})
         cluster.patch_spec("journeys", "suspend-v1", {"state": "stopped"})
         cluster.patch_spec("journeys", "delete-v1", {"state": "stopped"})
-        wait_for("drain-v1 Closed", lambda: phase_of(cluster, "drain-v1") == "Closed")
+        # Closed, or already Finished if its 8 s pods ended before the close on a slow machine.
+        wait_for("drain-v1 closed", lambda: phase_of(cluster, "drain-v1") in {"Closed", "Finished"})
         cluster.create(participant_manifest("late", "drain-v1"))
 
         wait_for("entries Completed", lambda: all_in(cluster, done + draining, "Completed"), 90)
@@ -232,8 +234,8 @@ def test_operator_needs_nothing_beyond_its_role(
         wait_for("late entry Rejected", lambda: all_in(cluster, ["late"], "Rejected"))
         wait_for("Delete policy removed the Jobs", lambda: not cluster.jobs("delete-v1"), 60)
         assert all(job.spec.suspend for job in cluster.jobs("suspend-v1"))
-        assert {"StopRequested"} <= {e.reason for e in cluster.events("suspend-v1")}
-        assert {"CloseRequested", "Drained"} <= {e.reason for e in cluster.events("drain-v1")}
+        wait_for_events(cluster, "suspend-v1", "StopRequested")
+        wait_for_events(cluster, "drain-v1", "CloseRequested", "Drained")
     finally:
         operator.stop()
         output = operator.output()
@@ -372,51 +374,55 @@ def test_metrics_after_a_small_lifecycle(cluster: Cluster, namespace: str) -> No
         wait_for("late entry Rejected", lambda: all_in(cluster, ["late"], "Rejected"))
         wait_for("empty-v1 Finished", lambda: phase_of(cluster, "empty-v1") == "Finished")
 
-        def settled() -> dict[Any, float] | None:
-            samples = scrape(port)
-            done = sample(
-                samples, "journeys_participants_by_phase", namespace=namespace, phase="Rejected"
-            )
-            return samples if done == 1 else None
+        def series(name: str, **labels: str) -> tuple[str, frozenset[tuple[str, str]]]:
+            return name, frozenset(labels.items())
 
-        samples = wait_for("the gauges to catch up", settled, 30)
+        ns = namespace
+        expected = {
+            **{
+                series("journeys_journeys_by_phase", namespace=ns, phase=phase): count
+                for phase, count in {"Live": 1, "Closed": 0, "Stopped": 1, "Finished": 1}.items()
+            },
+            **{
+                series("journeys_participants_by_phase", namespace=ns, phase=phase): count
+                for phase, count in {
+                    "Pending": 0,
+                    "Active": 0,
+                    "Completed": 2,
+                    "Halted": 2,
+                    "Rejected": 1,
+                }.items()
+            },
+            series("journeys_entries_admitted_total", namespace=ns): 4,
+            series(
+                "journeys_entries_refused_total",
+                namespace=ns,
+                reason="JourneyStopped",
+                source="operator",
+            ): 1,
+            series("journeys_halt_duration_seconds_count", phase="Stopped"): 1,
+            series("journeys_drain_duration_seconds_count", outcome="Drained"): 1,
+            series("journeys_operator_leader"): 1,
+        }
+        samples: dict[Any, float] = {}
+        last: dict[Any, float | None] = {}
+
+        def caught_up() -> bool:
+            """Every asserted series settles on its own schedule (gauges at scrape time,
+            histograms when the reconciler sees a halt or drain end): wait for all of them."""
+            nonlocal samples, last
+            samples = scrape(port)
+            last = {key: samples.get(key) for key in expected}
+            return last == expected
+
+        try:
+            wait_for("the metrics to show the whole lifecycle", caught_up, 60)
+        except AssertionError:
+            assert last == expected  # names each series that did not get there
     finally:
         operator.stop()
         print(operator.output()[-3000:])
 
-    def journeys(phase: str) -> float | None:
-        return sample(samples, "journeys_journeys_by_phase", namespace=namespace, phase=phase)
-
-    def participants(phase: str) -> float | None:
-        return sample(samples, "journeys_participants_by_phase", namespace=namespace, phase=phase)
-
-    assert (journeys("Live"), journeys("Closed"), journeys("Stopped"), journeys("Finished")) == (
-        1,
-        0,
-        1,
-        1,
-    )
-    assert {
-        p: participants(p) for p in ("Pending", "Active", "Completed", "Halted", "Rejected")
-    } == {
-        "Pending": 0,
-        "Active": 0,
-        "Completed": 2,
-        "Halted": 2,
-        "Rejected": 1,
-    }
-    assert sample(samples, "journeys_entries_admitted_total", namespace=namespace) == 4
-    refused = sample(
-        samples,
-        "journeys_entries_refused_total",
-        namespace=namespace,
-        reason="JourneyStopped",
-        source="operator",
-    )
-    assert refused == 1
-    assert sample(samples, "journeys_halt_duration_seconds_count", phase="Stopped") == 1
-    assert sample(samples, "journeys_drain_duration_seconds_count", outcome="Drained") == 1
-    assert sample(samples, "journeys_operator_leader") == 1
     assert sample(samples, "journeys_workqueue_depth", queue="participants") is not None
     assert not any(name == "journeys_reconcile_errors_total" for name, _ in samples)
 

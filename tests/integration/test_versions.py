@@ -17,6 +17,7 @@ from tests.integration.support import (
     journey_manifest,
     participant_manifest,
     wait_for,
+    wait_for_events,
 )
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
@@ -47,7 +48,7 @@ def condition(obj: dict[str, Any], type_: str) -> dict[str, Any]:
 def test_new_version_supersedes_the_previous_while_its_participants_finish(
     cluster: Cluster, operator: OperatorProcess
 ) -> None:
-    cluster.create(journey_manifest("welcome-v1", delay="15s"))
+    cluster.create(journey_manifest("welcome-v1", delay="25s"))  # still inside when v2 comes
     for name in ("a", "b"):
         cluster.create(participant_manifest(name, "welcome-v1"))
     wait_for(
@@ -68,7 +69,7 @@ def test_new_version_supersedes_the_previous_while_its_participants_finish(
     assert condition(v1, "AcceptingEntries")["reason"] == "Superseded"
     assert condition(v1, "Draining")["status"] == "True"
     assert v1["spec"] == spec_before  # effective phase only: the spec is not rewritten
-    assert status(cluster, "welcome-v2").get("phase") == "Live"
+    wait_for("v2 Live", lambda: status(cluster, "welcome-v2").get("phase") == "Live", 30)
 
     # A late entry into the old version is refused; the new version takes entries.
     cluster.create(participant_manifest("late", "welcome-v1"))
@@ -91,7 +92,7 @@ def test_new_version_supersedes_the_previous_while_its_participants_finish(
     assert v1["status"]["participants"]["completed"] == 2
     assert v1["status"]["participants"]["halted"] == 0
     assert v1["spec"] == spec_before
-    assert "Superseded" in {e.reason for e in cluster.events("welcome-v1")}
+    wait_for_events(cluster, "welcome-v1", "Superseded")
 
 
 def test_stopping_the_newest_version_does_not_reopen_the_older_one(
@@ -126,7 +127,8 @@ def test_stopping_the_newest_version_does_not_reopen_the_older_one(
     v1 = status(cluster, "promo-v1")
     assert v1["phase"] == "Closed"
     assert v1["supersededBy"] == "promo-v2"
-    assert participant_status(cluster, "inside-v1")["phase"] == "Active"
+    # Not halted (its 25 s may already be over on a slow machine: Completed is fine too).
+    assert participant_status(cluster, "inside-v1")["phase"] in {"Active", "Completed"}
     wait_for(
         "v1 participant Completed",
         lambda: phase_is(cluster, "participants", "inside-v1", "Completed"),
@@ -139,7 +141,7 @@ def test_stopping_the_newest_version_does_not_reopen_the_older_one(
 def test_a_profile_is_active_in_one_version_of_a_family_at_a_time(
     cluster: Cluster, operator: OperatorProcess
 ) -> None:
-    cluster.create(journey_manifest("onboard-v1", delay="15s"))
+    cluster.create(journey_manifest("onboard-v1", delay="30s"))  # alice inside all along
     cluster.create(participant_manifest("alice-v1", "onboard-v1", profile="alice"))
     wait_for("alice Active in v1", lambda: phase_is(cluster, "participants", "alice-v1", "Active"))
     cluster.create(journey_manifest("onboard-v2", version=2, delay="2s"))
