@@ -6,7 +6,7 @@ kube-apiserver, kube-controller-manager, kube-scheduler, kubectl and kwok from t
 into a cache outside the repository, then runs them as detached processes on 127.0.0.1 with kwok
 standing in for a kubelet (pods run and finish as hack/kwok/stages.yaml says).
 
-    python3 hack/cluster.py build|up|down|status
+    python3 hack/cluster.py build|up|down|reset|status|restart
 
 Standard library only (plus the `openssl` command for certificates) so that it runs before any
 virtual environment exists. See docs/local-cluster.md.
@@ -779,8 +779,12 @@ def _wait(
         time.sleep(0.2)
 
 
-def _check_ports_free(ports: Ports) -> None:
+def _check_ports_free(ports: Ports, only: Iterable[str]) -> None:
+    """The ports of the processes named in ``only`` (about to start) must be free."""
+    starting = set(only)
     for component, port, variable in ports.named():
+        if component.split(" ")[0] not in starting:
+            continue
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
@@ -827,7 +831,12 @@ def print_export() -> None:
 
 
 def up() -> None:
-    """Reuse a healthy cluster, otherwise start a fresh one (empty etcd) and wait until usable."""
+    """Reuse a healthy cluster; otherwise start only what is down, keeping etcd's data.
+
+    Processes start in dependency order (etcd, the API server, then its clients). One that is
+    running is left alone unless it stays unhealthy once everything it depends on is up: an API
+    server whose etcd was down recovers by itself. Data is wiped only by `down` and `reset`.
+    """
     ports = Ports.from_env()
     if is_healthy(ports):
         log(f"reusing the running cluster (API server https://{HOST}:{ports.apiserver})")
@@ -835,43 +844,49 @@ def up() -> None:
             # A restart empties etcd under whoever uses the cluster, so it is never implicit.
             log(
                 "note: it was started with other binaries, kwok stages or flags; run "
-                "`make cluster-down && make cluster-up` to apply them (this empties the cluster)"
+                "`make cluster-reset` to apply them (this empties the cluster)"
             )
         print_export()
         return
     started_at = time.monotonic()
-    if any(_running_pid(p) is not None for p in _processes(ports)):
-        log("restarting the cluster: some of its processes are down or it is not ready")
-        stop_all(ports, quiet=True)
     build()
-    _check_ports_free(ports)
+    processes = _processes(ports)
+    running = {p.name for p in processes if _running_pid(p) is not None}
+    down_now = [p.name for p in processes if p.name not in running]
+    _check_ports_free(ports, only=down_now)
     CLUSTER.mkdir(parents=True, exist_ok=True)
-    shutil.rmtree(CLUSTER / "etcd-data", ignore_errors=True)
     (CLUSTER / "kwok").mkdir(exist_ok=True)
     ensure_pki()
     write_kubeconfig(ports)
     (CLUSTER / "kube-scheduler.yaml").write_text(_scheduler_config())
-    FINGERPRINT.write_text(fingerprint(ports) + "\n")
+    if running:
+        log(f"starting what is down ({', '.join(down_now) or 'none'}); the data is kept")
+    else:
+        FINGERPRINT.write_text(fingerprint(ports) + "\n")
 
-    processes = {p.name: p for p in _processes(ports)}
     started: list[tuple[Process, subprocess.Popen[bytes]]] = []
 
-    def launch(name: str, what: str | None = None) -> None:
-        process = processes[name]
-        log(f"starting {name} (log: {process.log_file})")
+    def launch(process: Process) -> None:
+        log(f"starting {process.name} (log: {process.log_file})")
         started.append((process, process.start()))
-        _wait(what or f"{name} to be healthy", lambda: _ok(process.health), started)
+        _wait(f"{process.name} to be healthy", lambda: _ok(process.health), started)
 
+    default_namespace = _api(ports, "/api/v1/namespaces/default")
     try:
-        launch("etcd")
-        launch("kube-apiserver", "kube-apiserver /readyz")
-        _wait(
-            "the default namespace", lambda: _ok(_api(ports, "/api/v1/namespaces/default")), started
-        )
-        launch("kube-controller-manager")
-        launch("kube-scheduler")
-        _ensure_node(ports)
-        launch("kwok")
+        for process in processes:
+            if process.name in running:
+                if _settles(process):
+                    continue
+                log(f"{process.name} is running but not healthy: restarting it")
+                if _stop([process], STOP_GRACE):
+                    raise ClusterError(
+                        f"Could not stop {process.name}: kill the pid in {process.pid_file} "
+                        "by hand."
+                    )
+            launch(process)
+            if process.name == "kube-apiserver":
+                _wait("the default namespace", lambda: _ok(default_namespace), started)
+                _ensure_node(ports)
         _wait(f"node {NODE_NAME} to be Ready", lambda: _node_ready(ports), started)
         default_sa = _api(ports, "/api/v1/namespaces/default/serviceaccounts/default")
         _wait("the default ServiceAccount", lambda: _ok(default_sa), started)
@@ -885,10 +900,30 @@ def up() -> None:
     print_export()
 
 
+SETTLE_TIMEOUT = 30.0
+
+
+def _settles(process: Process) -> bool:
+    """Whether a running process is, or becomes within SETTLE_TIMEOUT, healthy."""
+    deadline = time.monotonic() + SETTLE_TIMEOUT
+    while not _ok(process.health):
+        if time.monotonic() > deadline or _running_pid(process) is None:
+            return False
+        time.sleep(0.5)
+    return True
+
+
 def down() -> None:
-    """Stop every process of the cluster; the binary cache and certificates stay."""
+    """Stop every process and wipe etcd's data; the binary cache and certificates stay."""
     stop_all(Ports.from_env())
-    log("cluster stopped")
+    shutil.rmtree(CLUSTER / "etcd-data", ignore_errors=True)
+    log("cluster stopped; its data is removed")
+
+
+def reset() -> None:
+    """An empty cluster: `down`, then `up`."""
+    down()
+    up()
 
 
 def restart(name: str, pause: float) -> None:
@@ -930,7 +965,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("command", choices=["build", "up", "down", "status", "restart"])
+    parser.add_argument("command", choices=["build", "up", "down", "reset", "status", "restart"])
     parser.add_argument("component", nargs="?", help="restart: which process (e.g. etcd)")
     parser.add_argument("--force", action="store_true", help="build: rebuild even if up to date")
     parser.add_argument(
@@ -944,6 +979,8 @@ def main(argv: list[str] | None = None) -> int:
             up()
         elif options.command == "down":
             down()
+        elif options.command == "reset":
+            reset()
         elif options.command == "restart":
             if not options.component:
                 parser.error("restart needs a component, e.g. `restart kube-apiserver`")
