@@ -1,10 +1,10 @@
 """Admission latency: Participant creation at a steady rate, with and without the webhooks.
 
-The approach of ``hack/bench_admission.py``, on the bench's async client: one operator with
-``--admission dev`` keeps running for the whole measurement, and creations alternate in blocks
-between "webhook configurations registered" and "removed", so both sides share the same
-background (the operator admitting every participant, other work on the machine). Creations are
-paced at a steady rate rather than back to back, as entries arrive in production.
+One operator with ``--admission dev`` keeps running for the whole measurement, and creations
+alternate in blocks between "webhook configurations registered" and "removed", so both sides
+share the same background (the operator admitting every participant, other work on the
+machine). Creations are paced at a steady rate rather than back to back, as entries arrive in
+production.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 from bench.client import Api, ApiError
 from bench.objects import JOURNEY, journey_manifest, journeys_path, participants_path
 from bench.process import Operator
-from journeys.api.models import GROUP, LABEL_JOURNEY, PARTICIPANT_KIND, VERSION
+from journeys.api import API_VERSION, LABEL_JOURNEY, PARTICIPANT_KIND
 from journeys.webhooks.serving import dev_configuration_name
 
 logger = logging.getLogger(__name__)
@@ -79,7 +79,7 @@ class _Entries:
         i = self._next
         self._next += 1
         body = {
-            "apiVersion": f"{GROUP}/{VERSION}",
+            "apiVersion": API_VERSION,
             "kind": PARTICIPANT_KIND,
             "metadata": {"name": f"a-{i:05d}"},
             "spec": {"journey": JOURNEY, "profile": f"profile-{i}"},

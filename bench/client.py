@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 import aiohttp
 import yaml
+from hack.cluster import cache_dir
 
 MERGE_PATCH = "application/merge-patch+json"
 T = TypeVar("T")
@@ -42,10 +43,7 @@ def default_kubeconfig() -> Path:
     """``$KUBECONFIG``, else the local cluster's kubeconfig (hack/cluster.py)."""
     if os.environ.get("KUBECONFIG"):
         return Path(os.environ["KUBECONFIG"].split(os.pathsep)[0])
-    cache = os.environ.get("JOURNEYS_CACHE_DIR") or (
-        Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "journeys"
-    )
-    return Path(cache) / "cluster" / "kubeconfig"
+    return cache_dir() / "cluster" / "kubeconfig"
 
 
 def _ssl_context(cluster: dict[str, Any], user: dict[str, Any]) -> ssl.SSLContext:

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from journeys.api.models import (
-    GROUP,
+from journeys.api import (
+    API_VERSION,
     JOURNEY_KIND,
     JOURNEY_PLURAL,
     LABEL_JOURNEY,
     PARTICIPANT_KIND,
     PARTICIPANT_PLURAL,
-    VERSION,
     Journey,
     ObjectMeta,
     Participant,
@@ -34,7 +33,7 @@ def journey_manifest(name: str = JOURNEY) -> dict[str, Any]:
         "spec": {"restartPolicy": "Never", "containers": [{"name": "step", "image": "step"}]},
     }
     return {
-        "apiVersion": f"{GROUP}/{VERSION}",
+        "apiVersion": API_VERSION,
         "kind": JOURNEY_KIND,
         "metadata": {"name": name},
         "spec": {"version": 1, "template": {"spec": {"backoffLimit": 0, "template": pod}}},
@@ -53,7 +52,7 @@ def participant_manifest(index: int, journey: dict[str, Any]) -> dict[str, Any]:
         "ownerReferences": [journey_owner(journey)],
     }
     return {
-        "apiVersion": f"{GROUP}/{VERSION}",
+        "apiVersion": API_VERSION,
         "kind": PARTICIPANT_KIND,
         "metadata": metadata,
         "spec": {"journey": journey["metadata"]["name"], "profile": f"profile-{index}"},
@@ -64,7 +63,7 @@ def job_manifest(journey: dict[str, Any], participant: dict[str, Any]) -> dict[s
     """The Job the operator would create for ``participant`` (created objects, with uids)."""
     meta = participant["metadata"]
     model = Participant(
-        api_version=f"{GROUP}/{VERSION}",
+        api_version=API_VERSION,
         kind=PARTICIPANT_KIND,
         metadata=ObjectMeta(name=meta["name"], namespace=meta["namespace"], uid=meta["uid"]),
         spec=ParticipantSpec(
@@ -82,7 +81,7 @@ def journey_owner(journey: dict[str, Any]) -> dict[str, Any]:
 
 
 def custom_path(namespace: str, plural: str, name: str = "") -> str:
-    base = f"/apis/{GROUP}/{VERSION}/namespaces/{namespace}/{plural}"
+    base = f"/apis/{API_VERSION}/namespaces/{namespace}/{plural}"
     return f"{base}/{name}" if name else base
 
 

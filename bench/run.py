@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import aiohttp
+from hack.cluster import cache_dir
 
 from bench import admission, report
 from bench.client import Api, ApiError, default_kubeconfig
@@ -100,10 +101,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def find_kubectl() -> str:
-    cache = os.environ.get("JOURNEYS_CACHE_DIR") or str(
-        Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "journeys"
-    )
-    built = Path(cache) / "bin" / "kubectl"
+    built = cache_dir() / "bin" / "kubectl"
     found = str(built) if built.is_file() else shutil.which("kubectl")
     if not found:
         raise SystemExit("kubectl not found: run `make binaries`, or put kubectl on PATH")

@@ -50,7 +50,7 @@ from bench.objects import (
 )
 from bench.process import Operator, Profiler
 from bench.tracker import Tracker
-from journeys.api.models import LABEL_JOURNEY
+from journeys.api import LABEL_JOURNEY, format_timestamp
 
 logger = logging.getLogger(__name__)
 ROUTES = ("operator", "raw", "kubectl")
@@ -99,7 +99,7 @@ class RouteResult:
 
 
 def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return format_timestamp(datetime.now(UTC))
 
 
 def _timeout(n: int) -> float:

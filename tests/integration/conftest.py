@@ -16,9 +16,9 @@ import shutil
 import subprocess
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
+from hack.cluster import cache_dir
 from kubernetes import client, config
 
 from tests.integration.support import Cluster, OperatorProcess
@@ -71,10 +71,7 @@ def namespace(api_client: client.ApiClient, request: pytest.FixtureRequest) -> I
 
 def find_kubectl() -> str:
     """The kubectl built with the local cluster (matching its version), else the one on PATH."""
-    cache = os.environ.get("JOURNEYS_CACHE_DIR") or str(
-        Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "journeys"
-    )
-    built = Path(cache).expanduser() / "bin" / "kubectl"
+    built = cache_dir() / "bin" / "kubectl"
     if built.is_file() and os.access(built, os.X_OK):
         return str(built)
     on_path = shutil.which("kubectl")

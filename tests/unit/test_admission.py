@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from journeys.api.models import (
+from journeys.api import (
     ANNOTATION_CLOSED_AT,
     ANNOTATION_CLOSED_BY,
     ANNOTATION_STOPPED_AT,

@@ -18,15 +18,15 @@ import pytest
 import yaml
 from pydantic import BaseModel, Field
 
-from journeys.api import crds
-from journeys.api.models import (
+from journeys.api import (
     LEGAL_STATE_TRANSITIONS,
     STATE_TRANSITION_MESSAGE,
     Journey,
     JourneyState,
     Participant,
-    state_transition_rule,
+    crds,
 )
+from journeys.api.cel import state_transition_rule
 
 CRDS_DIR = Path(__file__).resolve().parents[2] / "crds"
 Schema = dict[str, Any]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from journeys.api.models import Journey, Participant
+from journeys.api import Journey, Participant
 from journeys.core.jobs import build_job
 
 

@@ -9,14 +9,18 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from journeys.api.models import JourneyPhase, JourneyState, is_legal_state_transition
+from journeys.api import (
+    JourneyPhase,
+    JourneyState,
+    is_legal_state_transition,
+    state_transition_refusal,
+)
 from journeys.core.lifecycle import (
     PhaseFacts,
     PhaseReason,
     decide_phase,
     next_deadline,
     phase_can_follow,
-    transition_refusal,
 )
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -35,7 +39,7 @@ LEGAL = {
 @pytest.mark.parametrize(("old", "new"), list(itertools.product(JourneyState, repeat=2)))
 def test_every_state_pair(old: JourneyState, new: JourneyState) -> None:
     assert is_legal_state_transition(old, new) == ((old, new) in LEGAL)
-    refusal = transition_refusal(old, new)
+    refusal = state_transition_refusal(old, new)
     if (old, new) in LEGAL:
         assert refusal is None
     else:

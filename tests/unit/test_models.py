@@ -12,8 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from journeys.api import models
-from journeys.api.models import (
+from journeys import api
+from journeys.api import (
     LEGAL_STATE_TRANSITIONS,
     MAX_FAMILY_LENGTH,
     STATE_TRANSITION_MESSAGE,
@@ -352,7 +352,7 @@ def test_timestamps_are_written_as_utc_rfc3339() -> None:
 
 LIVE, CLOSED, STOPPED = JourneyState.LIVE, JourneyState.CLOSED, JourneyState.STOPPED
 
-# Written out by hand from DESIGN.md, independently of the table in models.py.
+# Written out by hand from DESIGN.md, independently of the table in journeys.api.states.
 EXPECTED = {
     (LIVE, LIVE): True,
     (LIVE, CLOSED): True,
@@ -392,15 +392,15 @@ def test_enum_values_are_the_wire_values() -> None:
 
 
 def test_names_of_the_api() -> None:
-    assert (models.GROUP, models.VERSION) == ("journeys.dev", "v1alpha1")
-    assert (models.JOURNEY_PLURAL, models.JOURNEY_SHORT_NAME) == ("journeys", "jny")
-    assert (models.PARTICIPANT_PLURAL, models.PARTICIPANT_SHORT_NAME) == ("participants", "jp")
-    assert models.LABEL_JOURNEY == "journeys.dev/journey"
-    assert models.LABEL_FAMILY == "journeys.dev/family"
-    assert models.LABEL_PARTICIPANT == "journeys.dev/participant"
-    assert models.LABEL_VERSION == "journeys.dev/version"
-    assert models.ANNOTATION_CLOSED_BY == "journeys.dev/closed-by"
-    assert models.ANNOTATION_STOPPED_AT == "journeys.dev/stopped-at"
+    assert (api.GROUP, api.VERSION) == ("journeys.dev", "v1alpha1")
+    assert (api.JOURNEY_PLURAL, api.JOURNEY_SHORT_NAME) == ("journeys", "jny")
+    assert (api.PARTICIPANT_PLURAL, api.PARTICIPANT_SHORT_NAME) == ("participants", "jp")
+    assert api.LABEL_JOURNEY == "journeys.dev/journey"
+    assert api.LABEL_FAMILY == "journeys.dev/family"
+    assert api.LABEL_PARTICIPANT == "journeys.dev/participant"
+    assert api.LABEL_VERSION == "journeys.dev/version"
+    assert api.ANNOTATION_CLOSED_BY == "journeys.dev/closed-by"
+    assert api.ANNOTATION_STOPPED_AT == "journeys.dev/stopped-at"
 
 
 # --- every field is documented for kubectl explain -----------------------------------------------
@@ -409,19 +409,19 @@ def test_names_of_the_api() -> None:
 @pytest.mark.parametrize(
     "model",
     [
-        models.JourneySpec,
-        models.JourneyStatus,
-        models.Drain,
-        models.Halt,
-        models.Entry,
-        models.ParticipantCounts,
-        models.Condition,
-        models.ParticipantSpec,
-        models.ParticipantStatus,
-        models.Journey,
-        models.Participant,
+        api.JourneySpec,
+        api.JourneyStatus,
+        api.Drain,
+        api.Halt,
+        api.Entry,
+        api.ParticipantCounts,
+        api.Condition,
+        api.ParticipantSpec,
+        api.ParticipantStatus,
+        api.Journey,
+        api.Participant,
     ],
 )
-def test_every_field_has_a_description(model: type[models.ApiModel]) -> None:
+def test_every_field_has_a_description(model: type[api.ApiModel]) -> None:
     for name, field in model.model_fields.items():
         assert field.description, f"{model.__name__}.{name} has no description"

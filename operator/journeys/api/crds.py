@@ -24,7 +24,7 @@ from typing import Any, Final
 import yaml
 from pydantic import BaseModel
 
-from journeys.api.models import (
+from journeys.api import (
     CATEGORY,
     GROUP,
     JOURNEY_KIND,
@@ -57,8 +57,8 @@ __all__ = [
 Schema = dict[str, Any]
 
 HEADER: Final = (
-    "# Generated from operator/journeys/api/models.py by `python -m journeys.api.crds --write "
-    "crds/`\n# (make crds). DO NOT EDIT: change the models and regenerate.\n"
+    "# Generated from the models in operator/journeys/api/ by `python -m journeys.api.crds "
+    "--write crds/`\n# (make crds). DO NOT EDIT: change the models and regenerate.\n"
 )
 
 #: Keywords that may appear in a structural schema node, copied through after recursion.

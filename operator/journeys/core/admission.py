@@ -17,11 +17,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
-from typing import Any, Final, TypeVar
+from typing import Any, Final
 
-from journeys.api.models import (
+from journeys.api import (
     ANNOTATION_CLOSED_AT,
     ANNOTATION_CLOSED_BY,
     ANNOTATION_STOPPED_AT,
@@ -33,14 +33,18 @@ from journeys.api.models import (
     JourneyPhase,
     JourneyState,
     ObjectMeta,
-    default_family,
+    effective_family,
+    format_timestamp,
     is_legal_state_transition,
     is_valid_family,
+    new_version_hint,
+    parse_enum,
+    parse_timestamp,
+    plural,
+    state_transition_refusal,
 )
 from journeys.core.jobs import journey_owner_reference
 from journeys.core.participants import JourneyFacts, ParticipantReason, entry_refusal
-
-E = TypeVar("E", bound=StrEnum)
 
 #: The audit annotations the mutating webhook owns: who closed or stopped a journey, and when.
 AUDIT_ANNOTATIONS: Final = (
@@ -146,22 +150,18 @@ class Sibling:
     version: int
 
 
-def new_version_hint(family: str) -> str:
-    return f"create a new version: kubectl journey new-version {family}"
-
-
 def family_of(name: str, spec: Mapping[str, Any]) -> str | None:
     """The effective family: ``spec.family``, else the default from the name when it is valid."""
-    family = spec.get("family")
-    if isinstance(family, str) and family:
-        return family
-    derived = default_family(name)
+    explicit = spec.get("family")
+    if isinstance(explicit, str) and explicit:
+        return explicit
+    derived = effective_family(name)
     return derived if name and is_valid_family(derived) else None
 
 
 def effective_from_status(state: JourneyState, status: Mapping[str, Any]) -> Effective:
     """The effective state from the object alone, for when the operator has not seen it yet."""
-    phase = _enum(JourneyPhase, status.get("phase"))
+    phase = parse_enum(JourneyPhase, status.get("phase"))
     if phase is None:
         phase = {
             JourneyState.LIVE: JourneyPhase.LIVE,
@@ -173,7 +173,7 @@ def effective_from_status(state: JourneyState, status: Mapping[str, Any]) -> Eff
         JourneyPhase.STOPPED: "stoppedAt",
         JourneyPhase.FINISHED: "finishedAt",
     }.get(phase)
-    since = _timestamp(status.get(since_field)) if since_field else None
+    since = parse_timestamp(status.get(since_field)) if since_field else None
     cause = f"superseded by {status['supersededBy']}" if status.get("supersededBy") else ""
     active = (status.get("participants") or {}).get("active") or 0
     return Effective(phase=phase, since=since, cause=cause, in_flight=int(active))
@@ -181,7 +181,7 @@ def effective_from_status(state: JourneyState, status: Mapping[str, Any]) -> Eff
 
 def spec_state(spec: Mapping[str, Any]) -> JourneyState:
     """``spec.state`` with the CRD's default; an unknown value is left to the schema to refuse."""
-    return _enum(JourneyState, spec.get("state")) or JourneyState.LIVE
+    return parse_enum(JourneyState, spec.get("state")) or JourneyState.LIVE
 
 
 def phase_cause(
@@ -220,21 +220,14 @@ def journey_update_verdict(
     old_state = spec_state(old_spec)
     new_state = spec_state(new_spec)
     where = f"journey {name} is {effective.describe()}"
-    if not is_legal_state_transition(old_state, new_state):
-        if new_state == JourneyState.LIVE:
-            why = f"a {old_state.value} journey is never resumed"
-            reason = AdmissionReason.NO_RESUME
-        else:
-            why = f"a {old_state.value} journey stays {old_state.value} (live -> closed -> stopped)"
-            reason = AdmissionReason.ILLEGAL_TRANSITION
-        return Verdict(
-            Refusal(
-                reason,
-                f"{where}; spec.state cannot go from {old_state.value} to {new_state.value}: "
-                f"{why}. To run it again, {new_version_hint(family)}",
-                code=422,
-            )
+    refused = state_transition_refusal(old_state, new_state, family)
+    if refused is not None:
+        reason = (
+            AdmissionReason.NO_RESUME
+            if new_state == JourneyState.LIVE
+            else AdmissionReason.ILLEGAL_TRANSITION
         )
+        return Verdict(Refusal(reason, f"{where}; {refused}", code=422))
     warnings: list[str] = []
     if new_state == JourneyState.LIVE and effective.phase != JourneyPhase.LIVE:
         end_changed = old_spec.get("endAt") != new_spec.get("endAt")
@@ -344,7 +337,7 @@ def journey_delete_verdict(
     if namespace_terminating or username in CONTROL_PLANE_DELETERS:
         return Verdict()
     where = f"journey {name} is {effective.describe()}"
-    inside = f"{effective.in_flight} participant{'s' if effective.in_flight != 1 else ''}"
+    inside = plural(effective.in_flight, "participant")
     way = (
         f"stop it first, or wait until it is Finished (kubectl journey stop {name}; or "
         f"kubectl journey close {name}, then kubectl journey wait {name})"
@@ -509,7 +502,7 @@ def _audit_for(
     if old == new or (old is not None and not is_legal_state_transition(old, new)):
         return {}
     who = username or "system:anonymous"
-    when = now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    when = format_timestamp(now)
     if new == JourneyState.CLOSED:
         return {ANNOTATION_CLOSED_BY: who, ANNOTATION_CLOSED_AT: when}
     if new == JourneyState.STOPPED:
@@ -520,19 +513,3 @@ def _audit_for(
 def _recorded_audit(metadata: Mapping[str, Any] | None) -> dict[str, str]:
     annotations = (metadata or {}).get("annotations") or {}
     return {k: str(annotations[k]) for k in AUDIT_ANNOTATIONS if annotations.get(k)}
-
-
-def _enum(kind: type[E], value: Any) -> E | None:
-    try:
-        return kind(value)
-    except ValueError:
-        return None
-
-
-def _timestamp(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from journeys.api.models import Condition
+from journeys.api import Condition
 
 TRUE = "True"
 FALSE = "False"
@@ -53,4 +53,5 @@ def merge_conditions(
 
 
 def find_condition(conditions: Iterable[Condition], type_: str) -> Condition | None:
+    """The condition of that type, if the list has one (a list-map keyed by type)."""
     return next((c for c in conditions if c.type == type_), None)

@@ -10,19 +10,17 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from journeys.api.models import (
-    GROUP,
+from journeys.api import (
+    API_VERSION,
     JOURNEY_KIND,
     LABEL_FAMILY,
     LABEL_JOURNEY,
     LABEL_PARTICIPANT,
     LABEL_VERSION,
     PARTICIPANT_KIND,
-    VERSION,
     Journey,
     ObjectMeta,
     Participant,
-    default_family,
 )
 
 ENV_PREFIX = "JOURNEY_"
@@ -30,14 +28,15 @@ ATTRIBUTE_ENV_PREFIX = "JOURNEY_ATTR_"
 
 
 def journey_family(journey: Journey) -> str:
-    return journey.spec.family or default_family(journey.metadata.name or "")
+    """Transition shim for the controllers: use ``journey.family``."""
+    return journey.family
 
 
 def job_labels(journey: Journey, participant: Participant) -> dict[str, str]:
     """Labels that let anyone select a journey's Jobs and pods: by journey, family, participant."""
     return {
         LABEL_JOURNEY: journey.metadata.name or "",
-        LABEL_FAMILY: journey_family(journey),
+        LABEL_FAMILY: journey.family,
         LABEL_VERSION: str(journey.spec.version),
         LABEL_PARTICIPANT: participant.metadata.name or "",
     }
@@ -48,7 +47,7 @@ def participant_environment(journey: Journey, participant: Participant) -> list[
     env = [
         {"name": f"{ENV_PREFIX}PROFILE", "value": participant.spec.profile},
         {"name": f"{ENV_PREFIX}NAME", "value": journey.metadata.name or ""},
-        {"name": f"{ENV_PREFIX}FAMILY", "value": journey_family(journey)},
+        {"name": f"{ENV_PREFIX}FAMILY", "value": journey.family},
         {"name": f"{ENV_PREFIX}VERSION", "value": str(journey.spec.version)},
         {"name": f"{ENV_PREFIX}PARTICIPANT", "value": participant.metadata.name or ""},
     ]
@@ -111,7 +110,7 @@ def journey_owner_reference(journey: ObjectMeta) -> dict[str, Any]:
 
 def _controller_reference(kind: str, metadata: ObjectMeta) -> dict[str, Any]:
     return {
-        "apiVersion": f"{GROUP}/{VERSION}",
+        "apiVersion": API_VERSION,
         "kind": kind,
         "name": metadata.name,
         "uid": metadata.uid,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from journeys.api.models import JourneyPhase, JourneyState, is_legal_state_transition
+from journeys.api import DEFAULT_DRAIN_TIMEOUT, JourneyPhase, JourneyState, parse_duration
 
 #: The order in which phases may be reached; a phase never moves to a lower rank.
 _PHASE_RANK: dict[JourneyPhase, int] = {
@@ -22,6 +22,7 @@ _PHASE_RANK: dict[JourneyPhase, int] = {
     JourneyPhase.STOPPED: 2,
 }
 TERMINAL_PHASES = frozenset({JourneyPhase.FINISHED, JourneyPhase.STOPPED})
+_DEFAULT_DRAIN = parse_duration(DEFAULT_DRAIN_TIMEOUT)
 
 
 class PhaseReason(StrEnum):
@@ -34,18 +35,6 @@ class PhaseReason(StrEnum):
     END_REACHED = "EndReached"
     DRAINED = "Drained"
     DRAIN_TIMED_OUT = "DrainTimedOut"
-
-
-def transition_refusal(old: JourneyState, new: JourneyState) -> str | None:
-    """The reason a state change is refused, in words that say what to do instead."""
-    if is_legal_state_transition(old, new):
-        return None
-    if new == JourneyState.LIVE:
-        return (
-            f"a {old.value} journey cannot be resumed: no journey goes back to live. "
-            "To run it again, create a new version"
-        )
-    return f"spec.state cannot go from {old.value} to {new.value}: only live -> closed -> stopped"
 
 
 def phase_can_follow(previous: JourneyPhase | None, candidate: JourneyPhase) -> bool:
@@ -72,7 +61,7 @@ class PhaseFacts:
     end_at: datetime | None = None
     superseded_by: str | None = None
     closed_at: datetime | None = None
-    drain_timeout: timedelta = timedelta(days=91)
+    drain_timeout: timedelta = _DEFAULT_DRAIN
     in_flight: int = 0
 
 

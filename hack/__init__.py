@@ -1,0 +1,1 @@
+"""Developer tooling: the local cluster, CRD installation. Importable for its cache lookup."""
