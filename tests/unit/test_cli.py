@@ -11,7 +11,7 @@ from journeys import actions
 from journeys.actions import versions
 from journeys.actions.kube import parse_warnings, server_error
 from journeys.cli import render
-from journeys.cli.main import build_parser
+from journeys.cli.parser import build_parser
 from tests.unit.journey_objects import FAMILY, NOW, journey
 
 # --------------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from journeys.actions.journeys import (
     Ending,
     Inside,
     JourneyView,
+    gitops_manager,
     inside,
 )
 from journeys.actions.kube import KubeClient
@@ -38,6 +39,8 @@ class EndPreview:
     unchanged: bool
     warnings: tuple[str, ...]
     result: Mapping[str, Any]
+    #: The GitOps tool applying this journey from git, if any (see :func:`gitops_manager`).
+    managed_by: str = ""
 
 
 def end_patch(ending: Ending, reason: str = "") -> dict[str, Any]:
@@ -56,7 +59,8 @@ def preview_end(client: KubeClient, name: str, ending: Ending, reason: str = "")
         return EndPreview(ending, view, Inside(), reason, True, (), obj)
     who = inside(client.list_participants(), view.name)
     result = client.patch_journey(view.name, end_patch(ending, reason), dry_run=True)
-    return EndPreview(ending, view, who, reason, False, tuple(client.warnings), result)
+    warnings = tuple(client.warnings)
+    return EndPreview(ending, view, who, reason, False, warnings, result, gitops_manager(obj))
 
 
 def end_journey(client: KubeClient, name: str, ending: Ending, reason: str = "") -> dict[str, Any]:

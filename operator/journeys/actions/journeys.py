@@ -160,6 +160,39 @@ class Inside:
         return self.active + self.pending
 
 
+#: How GitOps tools mark what they manage: field managers, and tracking labels/annotations.
+_GITOPS_MANAGERS: Final = (
+    ("argocd", "Argo CD"),
+    ("kustomize-controller", "Flux"),
+    ("helm-controller", "Flux"),
+)
+_GITOPS_MARKS: Final = (
+    ("argocd.argoproj.io/tracking-id", "Argo CD"),
+    ("kustomize.toolkit.fluxcd.io/name", "Flux"),
+    ("helm.toolkit.fluxcd.io/name", "Flux"),
+)
+
+
+def gitops_manager(obj: Mapping[str, Any]) -> str:
+    """The GitOps tool that applies this object from git ("" when none is seen).
+
+    A change made beside such a tool makes the cluster differ from git: the tool reports the
+    journey out of sync, and a self-healing sync would try to put git's ``spec.state`` back
+    (which the API server refuses, as no journey resumes). The way to end it is then in git.
+    """
+    metadata = obj.get("metadata") or {}
+    marks = {**(metadata.get("labels") or {}), **(metadata.get("annotations") or {})}
+    for key, tool in _GITOPS_MARKS:
+        if key in marks:
+            return tool
+    for entry in metadata.get("managedFields") or []:
+        manager = str((entry or {}).get("manager") or "")
+        for prefix, tool in _GITOPS_MANAGERS:
+            if manager.startswith(prefix):
+                return tool
+    return ""
+
+
 def inside(participants: Iterable[Mapping[str, Any]], journey: str) -> Inside:
     """Count who is inside ``journey`` among participant objects (of its namespace)."""
     active = pending = 0

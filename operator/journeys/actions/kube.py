@@ -32,6 +32,12 @@ REQUEST_TIMEOUT: Final = 30
 MERGE_PATCH: Final = "application/merge-patch+json"
 FIELD_MANAGER: Final = "kubectl-journey"
 _SERVICE_ACCOUNT_NAMESPACE: Final = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
+NOT_INSTALLED: Final = (
+    f"the {GROUP} API is not installed in this cluster (no Journey or Participant resource): "
+    "install the operator with kubectl apply -k manifests/ (or only its CRDs: "
+    "kubectl apply -k manifests/crds/), then try again"
+)
+_DEFAULT_KUBECONFIG: Final = Path("~/.kube/config")
 _WARNING: Final = re.compile(r'^\s*\d{3}\s+\S+\s+"((?:[^"\\]|\\.)*)"')
 
 
@@ -45,6 +51,10 @@ def server_error(status: int | None, reason: str | None, body: str | None) -> st
         parsed = json.loads(body or "")
     except ValueError:
         parsed = None
+    if status == 404 and not isinstance(parsed, dict):
+        # A missing object comes back as a Status; a bare "404 page not found" means the
+        # server does not serve the resource at all: the CRDs are not installed.
+        return NOT_INSTALLED
     if isinstance(parsed, dict) and parsed.get("message"):
         kind = parsed.get("reason") or reason or status
         message = str(parsed["message"])
@@ -91,6 +101,10 @@ class KubeClient(Protocol):
     def patch_journey(self, name: str, patch: dict[str, Any], dry_run: bool) -> dict[str, Any]: ...
 
     def create(self, plural: str, manifest: dict[str, Any], dry_run: bool) -> dict[str, Any]: ...
+
+    def access_allowed(self, attributes: Mapping[str, str]) -> bool:
+        """A SelfSubjectAccessReview's answer for ``resourceAttributes`` (kubectl auth can-i)."""
+        ...
 
 
 class UserClient:
@@ -209,10 +223,44 @@ class UserClient:
             field_manager=FIELD_MANAGER,
         )
 
+    def access_allowed(self, attributes: Mapping[str, str]) -> bool:
+        review = {"spec": {"resourceAttributes": dict(attributes)}}
+        authorization = client.AuthorizationV1Api(self.api)
+        answer = self._call(authorization.create_self_subject_access_review, review)
+        return answer.status is not None and bool(answer.status.allowed)
+
+
+def missing_kubeconfig(kubeconfig: str | None, environ: Mapping[str, str]) -> str | None:
+    """Why no kubeconfig can be read, naming the files looked for as kubectl does, or None.
+
+    ``--kubeconfig`` wins, then every file of ``$KUBECONFIG`` (a path list), then
+    ``~/.kube/config``; only when none of them exists is there nothing to load.
+    """
+    if kubeconfig:
+        if Path(kubeconfig).expanduser().exists():
+            return None
+        return f"--kubeconfig {kubeconfig}: no such file"
+    listed = [p for p in environ.get("KUBECONFIG", "").split(os.pathsep) if p]
+    if listed:
+        if any(Path(p).expanduser().exists() for p in listed):
+            return None
+        return f"KUBECONFIG={environ['KUBECONFIG']}: no such file"
+    if _DEFAULT_KUBECONFIG.expanduser().exists():
+        return None
+    return (
+        f"no kubeconfig: KUBECONFIG is not set and {_DEFAULT_KUBECONFIG} does not exist "
+        "(pass --kubeconfig PATH or set KUBECONFIG; for the local cluster: "
+        "export KUBECONFIG=~/.cache/journeys/cluster/kubeconfig)"
+    )
+
 
 def _connect(kubeconfig: str | None, context: str | None) -> tuple[client.ApiClient, str]:
     """An API client and the default namespace, kubectl's way: ``--kubeconfig``, else
     ``$KUBECONFIG``, else ``~/.kube/config``; inside a pod without one, its service account."""
+    in_pod = bool(os.environ.get("KUBERNETES_SERVICE_HOST")) and not (kubeconfig or context)
+    missing = missing_kubeconfig(kubeconfig, os.environ)
+    if missing and not in_pod:
+        raise ActionError(missing)
     try:
         # The config loaders carry no annotations.
         api = config.new_client_from_config(  # type: ignore[no-untyped-call]

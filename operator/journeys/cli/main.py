@@ -9,7 +9,6 @@ request on its own.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -22,12 +21,14 @@ import yaml
 
 from journeys import actions
 from journeys.actions import ActionError, KubeClient, UserClient
-from journeys.api import GROUP
 from journeys.cli import render
+from journeys.cli.output import format_object, object_name
+from journeys.cli.parser import ENTER_WAIT, parse_args
 
 POLL_INTERVAL: Final = 1.0
-ENTER_WAIT: Final = "60s"
 INTERRUPTED: Final = 130
+#: The phase each ending leads to, for the command that watches it again.
+_END_PHASE: Final[dict[actions.Ending, str]] = {"close": "Finished", "stop": "Stopped"}
 
 
 @dataclass
@@ -85,19 +86,32 @@ def _confirm(args: argparse.Namespace, io: Io, dialog: str, verb: str, name: str
 
 
 def _print_object(io: Io, obj: Any, output: str) -> None:
-    if output == "json":
-        io.out(json.dumps(obj, indent=4))
-    else:
-        io.out(yaml.safe_dump(obj, sort_keys=False, default_flow_style=False).rstrip())
+    text = format_object(obj, output)
+    if text:
+        io.out(text)
 
 
-def _done(io: Io, args: argparse.Namespace, kind: str, obj: dict[str, Any], what: str) -> None:
-    """kubectl's confirmation line (``journey.journeys.dev/x closed``), or the object (-o)."""
+def _done(io: Io, args: argparse.Namespace, obj: dict[str, Any], what: str) -> None:
+    """kubectl's confirmation line (``journey.journeys.dev/x closed``), or the object (-o).
+
+    With ``--wait`` and ``-o``, the object is printed once, at the end (see :func:`_finish`).
+    """
     if args.output:
-        _print_object(io, obj, args.output)
+        if not getattr(args, "wait", False) or getattr(args, "dry_run", False):
+            _print_object(io, obj, args.output)
         return
     suffix = " (server dry run)" if getattr(args, "dry_run", False) else ""
-    io.out(f"{kind}.{GROUP}/{obj['metadata']['name']} {what}{suffix}")
+    io.out(f"{object_name(obj)} {what}{suffix}")
+
+
+def _finish(io: Io, args: argparse.Namespace, obj: dict[str, Any]) -> None:
+    """The one object ``-o`` prints after a ``--wait``: as it is when the wait is over."""
+    if args.output:
+        _print_object(io, obj, args.output)
+
+
+def _watch_again(kube: KubeClient, name: str, phase: str) -> str:
+    return f"kubectl journey wait {name} -n {kube.namespace} --for=phase={phase}"
 
 
 def _follow(
@@ -106,6 +120,7 @@ def _follow(
     args: argparse.Namespace,
     name: str,
     finished: Callable[[dict[str, Any]], bool],
+    phase: str,
     generation: int = 0,
 ) -> dict[str, Any]:
     """Show the journey's counts as they change until ``finished``; the display goes to stdout,
@@ -133,7 +148,7 @@ def _follow(
                 sink.write("\n")
             raise ActionError(
                 f"timed out waiting for journey {name} (it carries on; "
-                f"kubectl journey wait {name} --for=phase=... to wait again)"
+                f"{_watch_again(kube, name, phase)} --timeout 10m to wait again)"
             )
         time.sleep(POLL_INTERVAL)
 
@@ -161,7 +176,7 @@ def _now() -> datetime:
 
 
 def cmd_list(args: argparse.Namespace, kube: KubeClient, io: Io) -> int:
-    if args.output:
+    if args.output and args.output != "wide":
         items = kube.list_journeys(all_namespaces=args.all_namespaces)
         if args.family:
             items = [o for o in items if actions.JourneyView.of(o).family == args.family]
@@ -173,7 +188,7 @@ def cmd_list(args: argparse.Namespace, kube: KubeClient, io: Io) -> int:
         where = "any namespace" if args.all_namespaces else f"namespace {kube.namespace}"
         io.err(f"No journeys found in {where}.")
         return 0
-    io.out(render.journeys_table(views, args.all_namespaces, _now()))
+    io.out(render.journeys_table(views, args.all_namespaces, _now(), wide=args.output == "wide"))
     return 0
 
 
@@ -198,7 +213,8 @@ def _end(ending: actions.Ending, args: argparse.Namespace, kube: KubeClient, io:
             f"journey {view.name} is already {view.state} (phase {view.phase or '-'}): "
             "nothing to do"
         )
-        _done(io, args, "journey", dict(preview.result), "unchanged")
+        _done(io, args, dict(preview.result), "unchanged")
+        _finish_if_waited(io, args, dict(preview.result))
         return 0
     shown: set[str] = set()
     _show_warnings(preview.warnings, io, shown)
@@ -206,13 +222,19 @@ def _end(ending: actions.Ending, args: argparse.Namespace, kube: KubeClient, io:
         dialog = render.close_dialog(view, preview.inside, view.drain_timeout)
     else:
         dialog = render.stop_dialog(view, preview.inside, view.halt_policy, reason)
-    verb = ending.capitalize()
-    _confirm(args, io, dialog, verb, view.name)
+    if preview.managed_by:
+        dialog += "\n" + render.gitops_note(view, preview.managed_by, ending)
+    _confirm(args, io, dialog, ending.capitalize(), view.name)
     result = dict(preview.result)
     if not args.dry_run:
         result = actions.end_journey(kube, view.name, ending, reason)
         _show_warnings(kube.warnings, io, shown)
-    _done(io, args, "journey", result, _PAST[ending])
+        phase = _END_PHASE[ending]
+        args.after_interrupt = (
+            f"{view.name} is {_PAST[ending]} and that goes on; to watch it again: "
+            f"{_watch_again(kube, view.name, phase)}"
+        )
+    _done(io, args, result, _PAST[ending])
     if args.wait and not args.dry_run:
         generation = int(result["metadata"].get("generation") or 0)
         final = _follow(
@@ -221,11 +243,17 @@ def _end(ending: actions.Ending, args: argparse.Namespace, kube: KubeClient, io:
             args,
             view.name,
             lambda obj: actions.ending_done(ending, obj, generation),
+            _END_PHASE[ending],
             generation,
         )
-        if args.output:
-            _print_object(io, final, args.output)
+        _finish(io, args, final)
     return 0
+
+
+def _finish_if_waited(io: Io, args: argparse.Namespace, obj: dict[str, Any]) -> None:
+    """After ``--wait -o``, a command that had nothing to wait for still prints its object."""
+    if args.wait and not args.dry_run:
+        _finish(io, args, obj)
 
 
 _PAST: Final[dict[actions.Ending, str]] = {"close": "closed", "stop": "stopped"}
@@ -255,7 +283,7 @@ def cmd_new_version(args: argparse.Namespace, kube: KubeClient, io: Io) -> int:
     if not args.dry_run:
         result = actions.create_journey(kube, new, dry_run=False)
         _show_warnings(kube.warnings, io, shown)
-    _done(io, args, "journey", result, f"created from {new.source}")
+    _done(io, args, result, f"created from {new.source}")
     for old, who in planned.closing:
         io.err(
             f"{old.name} {'would be' if args.dry_run else 'is being'} closed to new entries "
@@ -263,7 +291,10 @@ def cmd_new_version(args: argparse.Namespace, kube: KubeClient, io: Io) -> int:
         )
     if args.wait and not args.dry_run:
         for old, _ in planned.closing:
-            _follow(kube, io, args, old.name, lambda obj: actions.ending_done("close", obj))
+            _follow(
+                kube, io, args, old.name, lambda obj: actions.ending_done("close", obj), "Finished"
+            )
+        _finish(io, args, kube.get_journey(new.name))
     return 0
 
 
@@ -271,7 +302,7 @@ def cmd_duplicate(args: argparse.Namespace, kube: KubeClient, io: Io) -> int:
     new = actions.plan_duplicate(kube, args.name, args.family, _edit(args, io), _now())
     result = actions.create_journey(kube, new, dry_run=args.dry_run)
     _show_warnings(kube.warnings, io, set())
-    _done(io, args, "journey", result, f"created from {new.source}")
+    _done(io, args, result, f"created from {new.source}")
     return 0
 
 
@@ -279,18 +310,19 @@ def cmd_enter(args: argparse.Namespace, kube: KubeClient, io: Io) -> int:
     attributes = actions.parse_attributes(args.attr or [])
     result = actions.enter(kube, args.name, args.profile, attributes, dry_run=args.dry_run)
     _show_warnings(kube.warnings, io, set())
-    _done(io, args, "participant", result, "created")
+    _done(io, args, result, "created")
     if args.wait and not args.dry_run:
-        return _await_entry(kube, io, args, result["metadata"]["name"])
+        _finish(io, args, _await_entry(kube, io, args, result["metadata"]["name"]))
     return 0
 
 
-def _await_entry(kube: KubeClient, io: Io, args: argparse.Namespace, name: str) -> int:
+def _await_entry(kube: KubeClient, io: Io, args: argparse.Namespace, name: str) -> dict[str, Any]:
     """Until the operator admits or rejects the participant; a rejection is a failure."""
     timeout = args.timeout if args.timeout is not None else actions.parse_timeout(ENTER_WAIT)
     deadline = time.monotonic() + timeout
     while True:
-        status = kube.get_participant(name).get("status") or {}
+        obj = kube.get_participant(name)
+        status = obj.get("status") or {}
         phase = status.get("phase") or "Pending"
         if phase != "Pending":
             break
@@ -303,7 +335,7 @@ def _await_entry(kube: KubeClient, io: Io, args: argparse.Namespace, name: str) 
     if phase == "Rejected":
         raise ActionError(f"participant {name} was rejected: {detail}")
     (io.stderr if args.output else io.stdout).write(f"participant {name} is {phase} ({detail})\n")
-    return 0
+    return obj
 
 
 def cmd_wait(args: argparse.Namespace, kube: KubeClient, io: Io) -> int:
@@ -314,7 +346,7 @@ def cmd_wait(args: argparse.Namespace, kube: KubeClient, io: Io) -> int:
         obj = kube.get_journey(args.name)
         outcome = actions.wait_outcome(obj, want)
         if outcome.done:
-            io.out(f"journey.{GROUP}/{args.name} condition met")
+            io.out(f"{object_name(obj)} condition met")
             return 0
         if outcome.impossible:
             raise ActionError(outcome.impossible)
@@ -327,152 +359,30 @@ def cmd_wait(args: argparse.Namespace, kube: KubeClient, io: Io) -> int:
         time.sleep(min(POLL_INTERVAL, max(deadline - time.monotonic(), 0.0)))
 
 
-# --------------------------------------------------------------------------------------------
-# Arguments
-# --------------------------------------------------------------------------------------------
-
-
-def _global_options(parser: argparse.ArgumentParser, top: bool) -> None:
-    """kubectl's flags, accepted before and after the subcommand (kubectl passes them on)."""
-    default: Any = None if top else argparse.SUPPRESS
-    parser.add_argument("-n", "--namespace", default=default, help="namespace (default: context's)")
-    parser.add_argument("--context", default=default, help="kubeconfig context to use")
-    parser.add_argument("--kubeconfig", default=default, help="path to the kubeconfig file")
-
-
-def _output_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "-o", "--output", choices=["json", "yaml"], default=None, help="print the object as data"
-    )
-
-
-def _ending_options(parser: argparse.ArgumentParser, waits: str) -> None:
-    parser.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
-    parser.add_argument(
-        "--dry-run",
-        action="store_true",
-        help="send the change with dryRun=All: the API server and webhooks check it, "
-        "nothing is changed",
-    )
-    parser.add_argument("--wait", action="store_true", help=f"follow {waits} until it is done")
-    parser.add_argument(
-        "--timeout",
-        type=_duration,
-        default=None,
-        help="with --wait: give up after this long (Go duration, e.g. 10m); default: no limit",
-    )
-
-
-def _edit_options(parser: argparse.ArgumentParser) -> None:
-    edits = parser.add_mutually_exclusive_group()
-    edits.add_argument(
-        "--image",
-        action="append",
-        metavar="[CONTAINER=]IMAGE",
-        help="new image for the only container, or for CONTAINER (repeatable)",
-    )
-    edits.add_argument(
-        "-f",
-        "--filename",
-        metavar="PATCH",
-        help="YAML/JSON merge patch of the Journey to apply to the copy ('-' for stdin)",
-    )
-
-
-def _duration(text: str) -> float:
-    try:
-        return actions.parse_timeout(text)
-    except ActionError as error:
-        raise argparse.ArgumentTypeError(str(error)) from error
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="kubectl journey",
-        description="Close, stop and version journeys (journeys.dev) safely.",
-    )
-    _global_options(parser, top=True)
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    def command(name: str, handler: Command, help_text: str) -> argparse.ArgumentParser:
-        sub = commands.add_parser(name, help=help_text, description=help_text)
-        _global_options(sub, top=False)
-        sub.set_defaults(handler=handler)
-        return sub
-
-    sub = command("list", cmd_list, "list journeys with their state, phase and counts")
-    sub.add_argument("family", nargs="?", help="only this family")
-    sub.add_argument("-A", "--all-namespaces", action="store_true", help="in every namespace")
-    _output_option(sub)
-
-    sub = command("status", cmd_status, "show a journey: phase, counts, who/when/why, events")
-    sub.add_argument("name")
-    _output_option(sub)
-
-    sub = command("close", cmd_close, "close a journey to new entries; those inside finish")
-    sub.add_argument("name")
-    _ending_options(sub, "the drain")
-    _output_option(sub)
-
-    sub = command("stop", cmd_stop, "stop a journey now: everyone inside is halted")
-    sub.add_argument("name")
-    sub.add_argument("--reason", default="", help="why, recorded for everyone to see")
-    _ending_options(sub, "the halt")
-    _output_option(sub)
-
-    sub = command(
-        "new-version",
-        cmd_new_version,
-        "create <family>-v<N+1> from the latest version; it closes the version it replaces",
-    )
-    sub.add_argument("family", help="the family (or the name of its latest version)")
-    _edit_options(sub)
-    _ending_options(sub, "the drain of the version it replaces")
-    _output_option(sub)
-
-    sub = command("duplicate", cmd_duplicate, "start a new family (<family>-v1) from a journey")
-    sub.add_argument("name")
-    sub.add_argument("--family", required=True, help="the new family")
-    _edit_options(sub)
-    sub.add_argument("--dry-run", action="store_true", help="server-side dry run")
-    _output_option(sub)
-
-    sub = command("enter", cmd_enter, "enter a profile into a journey (create a Participant)")
-    sub.add_argument("name", help="the journey")
-    sub.add_argument("profile")
-    sub.add_argument(
-        "--attr", action="append", metavar="KEY=VALUE", help="attribute for the workload"
-    )
-    sub.add_argument("--dry-run", action="store_true", help="server-side dry run")
-    sub.add_argument("--wait", action="store_true", help="wait until admitted (Active) or rejected")
-    sub.add_argument("--timeout", type=_duration, default=None, help=f"default {ENTER_WAIT}")
-    _output_option(sub)
-
-    sub = command("wait", cmd_wait, "wait until a journey reaches a phase or condition")
-    sub.add_argument("name")
-    sub.add_argument(
-        "--for",
-        dest="for_",
-        required=True,
-        metavar="phase=PHASE|condition=TYPE[=STATUS]",
-        help="e.g. --for=phase=Finished",
-    )
-    sub.add_argument("--timeout", dest="wait_timeout", default="30s", help="default 30s")
-    return parser
+COMMANDS: Final[dict[str, Command]] = {
+    "list": cmd_list,
+    "status": cmd_status,
+    "close": cmd_close,
+    "stop": cmd_stop,
+    "new-version": cmd_new_version,
+    "duplicate": cmd_duplicate,
+    "enter": cmd_enter,
+    "wait": cmd_wait,
+}
 
 
 def main(argv: Sequence[str] | None = None, io: Io | None = None) -> int:
     io = io or Io()
-    args = build_parser().parse_args(argv)
+    args = parse_args(argv)
+    args.after_interrupt = "nothing was changed"
     try:
         kube = UserClient(args.kubeconfig, args.context, args.namespace)
-        handler: Command = args.handler
-        return handler(args, kube, io)
+        return COMMANDS[args.command](args, kube, io)
     except ActionError as error:
         io.err(f"error: {error}" if not str(error).startswith("Error from server") else str(error))
         return error.code
     except KeyboardInterrupt:
-        io.err("\ninterrupted: nothing more was done (a change already made stays made)")
+        io.err(f"\ninterrupted: {args.after_interrupt}")
         return INTERRUPTED
 
 

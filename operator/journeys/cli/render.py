@@ -97,6 +97,16 @@ def stop_dialog(journey: JourneyView, who: Inside, policy: str, reason: str) -> 
     return "\n".join(lines)
 
 
+def gitops_note(journey: JourneyView, tool: str, ending: str) -> str:
+    """The dialog's warning when a GitOps tool applies the journey from git."""
+    state = "closed" if ending == "close" else "stopped"
+    return (
+        f"  - {journey.name} is applied from git by {tool}: this change makes the cluster differ "
+        f"from git, and a sync that sets spec.state back is refused (no journey resumes). To do "
+        f"it in git instead, set spec.state: {state} in its manifest and let {tool} apply it."
+    )
+
+
 def new_version_dialog(new: NewJourney, superseded: Sequence[tuple[JourneyView, Inside]]) -> str:
     """What publishing a version does, including closing the one it replaces (supersession)."""
     spec = new.manifest["spec"]
@@ -195,9 +205,14 @@ def parse_time(text: str | None) -> datetime | None:
         return None
 
 
-def journeys_table(views: Sequence[JourneyView], all_namespaces: bool, now: datetime) -> str:
+def journeys_table(
+    views: Sequence[JourneyView], all_namespaces: bool, now: datetime, wide: bool = False
+) -> str:
+    """``list``; ``wide`` adds who ended each journey, why, and what superseded it."""
     headers = ["NAME", "FAMILY", "VERSION", "STATE", "PHASE", "ACTIVE", "COMPLETED"]
     headers += ["FAILED", "HALTED", "REJECTED", "AGE"]
+    if wide:
+        headers += ["ENDED-BY", "REASON", "SUPERSEDED-BY"]
     if all_namespaces:
         headers.insert(0, "NAMESPACE")
     ordered = sorted(views, key=lambda v: (v.namespace, v.family, v.version, v.name))
@@ -206,6 +221,12 @@ def journeys_table(views: Sequence[JourneyView], all_namespaces: bool, now: date
         row = [view.name, view.family, str(view.version), view.state, view.phase or "-"]
         row += [str(view.counts[k]) for k in ("active", "completed", "failed", "halted")]
         row += [str(view.counts["rejected"]), age(view.created, now)]
+        if wide:
+            row += [
+                view.stopped_by or view.closed_by or "-",
+                view.stop_reason or view.close_reason or "-",
+                view.superseded_by or "-",
+            ]
         rows.append([view.namespace, *row] if all_namespaces else row)
     return table(headers, rows)
 
