@@ -21,7 +21,7 @@ from bench.client import Api, ApiError
 from bench.objects import JOURNEY, journey_manifest, journeys_path, participants_path
 from bench.process import Operator
 from journeys.api import API_VERSION, LABEL_JOURNEY, PARTICIPANT_KIND
-from journeys.webhooks.serving import dev_configuration_name
+from journeys.webhooks.configurations import dev_configuration_name
 
 logger = logging.getLogger(__name__)
 ADMISSION_API = "/apis/admissionregistration.k8s.io/v1"

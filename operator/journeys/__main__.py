@@ -7,11 +7,10 @@ from collections.abc import Sequence
 
 import kopf
 
-import journeys.controllers.handlers  # importing registers the Kopf handlers
-import journeys.runtime.kopf_settings  # noqa: F401  (registers how Kopf is configured)
+from journeys import app
 from journeys.controllers.manager import ManagerOptions
 from journeys.runtime import logs, metrics, peering
-from journeys.webhooks import serving
+from journeys.webhooks import options as admission
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -46,7 +45,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="development mode (make run): health endpoint on 127.0.0.1 only, and the "
         "admission webhooks served on 127.0.0.1 (unless --admission says otherwise)",
     )
-    serving.add_arguments(parser)
+    admission.add_arguments(parser)
     logs.add_arguments(parser)
     metrics.add_arguments(parser)
     peering.add_arguments(parser)
@@ -57,12 +56,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
 
     logs.configure(args.log_format, args.verbose)
-    memo = kopf.Memo(
-        manager_options=ManagerOptions(participant_concurrency=args.participant_concurrency)
-    )
-    serving.install(serving.options_from(args), memo)
-    metrics.install(metrics.options_from(args), memo)
-    peering.install(peering.options_from(args), memo)
+    memo = app.build(args)
     kopf.run(
         clusterwide=not args.namespace,
         namespaces=list(args.namespace),

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
-from journeys.webhooks.serving import dev_configuration_name
+from journeys.webhooks.configurations import dev_configuration_name
 from tests.integration.conftest import Kubectl
 from tests.integration.support import (
     Cluster,

@@ -21,7 +21,7 @@ import pytest
 import yaml
 from kubernetes import client
 
-from journeys.webhooks.serving import dev_configuration_name
+from journeys.webhooks.configurations import dev_configuration_name
 from tests.integration.conftest import Kubectl
 from tests.integration.support import (
     Cluster,

@@ -13,7 +13,8 @@ import yaml
 
 from journeys.api import crds
 from journeys.runtime import metrics
-from journeys.webhooks import serving
+from journeys.webhooks.configurations import CLUSTER_CONFIGURATION
+from journeys.webhooks.options import CLUSTER_PORT
 
 MANIFESTS = Path(__file__).resolve().parents[2] / "manifests"
 
@@ -45,7 +46,7 @@ def test_the_cluster_role_is_enumerated_and_keeps_off_secrets() -> None:
             assert "*" not in rule.get(field, []), rule
         assert "secrets" not in rule["resources"]
     webhooks = next(r for r in role["rules"] if "validatingwebhookconfigurations" in r["resources"])
-    assert webhooks["resourceNames"] == [serving.CLUSTER_CONFIGURATION]
+    assert webhooks["resourceNames"] == [CLUSTER_CONFIGURATION]
     writes = {
         resource
         for rule in role["rules"]
@@ -72,7 +73,7 @@ def test_the_deployment_is_hardened_and_matches_the_command_line() -> None:
     assert f"--metrics-port={metrics.DEFAULT_PORT}" in args
     assert "--admission=cluster" in args
     ports = {p["name"]: p["containerPort"] for p in container["ports"]}
-    assert ports["webhook"] == serving.CLUSTER_PORT
+    assert ports["webhook"] == CLUSTER_PORT
     assert ports["metrics"] == metrics.DEFAULT_PORT
     for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
         assert container[probe]["httpGet"] == {"path": "/healthz", "port": "health"}

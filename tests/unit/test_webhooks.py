@@ -11,24 +11,27 @@ import kopf
 import pytest
 from cryptography import x509
 
-from journeys.webhooks import serving
-from journeys.webhooks.handlers import WEBHOOKS, AdmissionContext, register
+from journeys.runtime.kopf_namespaces import matches_any
+from journeys.webhooks import configurations, manifest, options, server
+from journeys.webhooks.certificates import CertificateFiles
+from journeys.webhooks.handlers import AdmissionContext, register
+from journeys.webhooks.table import WEBHOOKS
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def parse(*argv: str) -> serving.AdmissionOptions:
+def parse(*argv: str) -> options.AdmissionOptions:
     parser = argparse.ArgumentParser()
     parser.add_argument("--namespace", action="append", default=[])
     parser.add_argument("--dev", action="store_true")
-    serving.add_arguments(parser)
-    return serving.options_from(parser.parse_args(argv))
+    options.add_arguments(parser)
+    return options.options_from(parser.parse_args(argv))
 
 
 def test_admission_mode_follows_dev_unless_told() -> None:
-    assert parse().mode == serving.AdmissionMode.NONE
-    assert parse("--dev").mode == serving.AdmissionMode.DEV
-    assert parse("--dev", "--admission", "none").mode == serving.AdmissionMode.NONE
+    assert parse().mode == options.AdmissionMode.NONE
+    assert parse("--dev").mode == options.AdmissionMode.DEV
+    assert parse("--dev", "--admission", "none").mode == options.AdmissionMode.NONE
     cluster = parse("--admission", "cluster")
     assert (cluster.port, cluster.configuration_name) == (9443, "journeys.dev")
     dev = parse("--admission", "dev", "--namespace", "team-a")
@@ -36,11 +39,13 @@ def test_admission_mode_follows_dev_unless_told() -> None:
 
 
 def test_dev_configuration_names_are_per_scope() -> None:
-    assert serving.dev_configuration_name([]) == "dev.journeys.dev"
-    assert serving.dev_configuration_name(["it-x"]) == "it-x.dev.journeys.dev"
-    globbed = serving.dev_configuration_name(["team-*"])
+    assert configurations.dev_configuration_name([]) == "dev.journeys.dev"
+    assert configurations.dev_configuration_name(["it-x"]) == "it-x.dev.journeys.dev"
+    globbed = configurations.dev_configuration_name(["team-*"])
     assert globbed.endswith(".dev.journeys.dev") and globbed != "dev.journeys.dev"
-    assert serving.dev_configuration_name(["a", "b"]) == serving.dev_configuration_name(["b", "a"])
+    assert configurations.dev_configuration_name(
+        ["a", "b"]
+    ) == configurations.dev_configuration_name(["b", "a"])
 
 
 def test_system_namespaces_are_never_selected() -> None:
@@ -49,17 +54,17 @@ def test_system_namespaces_are_never_selected() -> None:
         "operator": "NotIn",
         "values": ["kube-node-lease", "kube-public", "kube-system"],
     }
-    assert serving.namespace_selector() == {"matchExpressions": [system]}
-    assert serving.namespace_selector(["team-*"]) == {"matchExpressions": [system]}
+    assert configurations.namespace_selector() == {"matchExpressions": [system]}
+    assert configurations.namespace_selector(["team-*"]) == {"matchExpressions": [system]}
     only = {"key": "kubernetes.io/metadata.name", "operator": "In", "values": ["a", "b"]}
-    assert serving.namespace_selector(["b", "a"]) == {"matchExpressions": [system, only]}
+    assert configurations.namespace_selector(["b", "a"]) == {"matchExpressions": [system, only]}
 
 
 def test_configurations_cover_every_webhook() -> None:
-    validating, mutating = serving.configurations(
+    validating, mutating = configurations.configurations(
         "x.journeys.dev",
-        serving.url_client_config("https://127.0.0.1:1234/", "Q0E="),
-        serving.namespace_selector(["ns"]),
+        configurations.url_client_config("https://127.0.0.1:1234/", "Q0E="),
+        configurations.namespace_selector(["ns"]),
     )
     assert validating["kind"] == "ValidatingWebhookConfiguration"
     assert mutating["kind"] == "MutatingWebhookConfiguration"
@@ -78,7 +83,20 @@ def test_configurations_cover_every_webhook() -> None:
 
 
 def test_manifests_are_generated_from_the_same_table() -> None:
-    assert serving.main(["--check", str(ROOT / "manifests" / "webhooks")]) == 0
+    committed = ROOT / "manifests" / "webhooks" / manifest.MANIFEST_FILE
+    assert committed.read_text() == manifest.manifest_text()
+    assert manifest.main(["--check", str(committed.parent)]) == 0
+
+
+def test_the_manifest_can_be_written_elsewhere(tmp_path: Path) -> None:
+    """The Helm chart reuses the generator: any file path, any Service namespace."""
+    target = tmp_path / "webhooks.yaml"
+    assert manifest.main(["--write", str(target), "--namespace", "team-ops"]) == 0
+    assert target.read_text() == manifest.manifest_text("team-ops")
+    assert "namespace: team-ops" in target.read_text()
+    assert manifest.main(["--check", str(target), "--namespace", "team-ops"]) == 0
+    assert manifest.main(["--check", str(target)]) == 1  # another namespace
+    assert manifest.main(["--check", str(tmp_path / "missing.yaml")]) == 1
 
 
 def test_handlers_are_registered_from_the_table() -> None:
@@ -93,7 +111,7 @@ def test_handlers_are_registered_from_the_table() -> None:
 
 
 def test_generated_certificate_is_signed_by_its_ca(tmp_path: Path) -> None:
-    files = serving.CertificateFiles.generate(["127.0.0.1", "journeys-webhook.ns.svc"])
+    files = CertificateFiles.generate(["127.0.0.1", "journeys-webhook.ns.svc"])
     try:
         ca = x509.load_pem_x509_certificate(files.ca.read_bytes())
         cert = x509.load_pem_x509_certificate(files.cert.read_bytes())
@@ -125,8 +143,15 @@ def test_context_serves_what_kopf_watches(
     assert AdmissionContext(namespaces=patterns).serves(namespace) == served
 
 
+def test_the_kopf_namespace_adapter_matches_like_kopf() -> None:
+    """Fails when Kopf moves or changes its private matcher (runtime/kopf_namespaces.py)."""
+    assert matches_any("team-a", ["team-*"])
+    assert not matches_any("team-x", ["team-*,!team-x"])
+    assert not matches_any("other", ["team-a", "team-b"])
+
+
 def test_refusals_are_logged_as_info_not_errors(caplog: pytest.LogCaptureFixture) -> None:
-    serving.quiet_admission_logs()
+    server.quiet_admission_logs()
     with caplog.at_level(logging.INFO, logger="kopf.objects"):
         logging.getLogger("kopf.objects").error("Webhook 'validate-journey' failed permanently: x")
         logging.getLogger("kopf.objects").error("Handler 'other' failed permanently: y")

@@ -9,21 +9,14 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from journeys.api.models import (
-    JOURNEY_PLURAL,
-    Condition,
-    Journey,
-    JourneyPhase,
-    ParticipantPhase,
-)
-from journeys.controllers.state import Key, OperatorState
-from journeys.core.conditions import condition, merge_conditions
-from journeys.core.jobs import journey_family
-from journeys.core.journey_plan import JourneyPlan, plan_journey
+from journeys.api import JOURNEY_PLURAL, Journey, JourneyPhase, ParticipantPhase
+from journeys.core.clocks import Clock, JourneyClocks
+from journeys.core.journey_plan import JourneyPlan, plan_journey, unreadable_status
 from journeys.core.participants import IN_FLIGHT_PHASES, JourneyFacts
 from journeys.runtime import metrics
 from journeys.runtime.kube import Kube
 from journeys.runtime.workqueue import WorkQueue
+from journeys.view import Key, OperatorState
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +37,7 @@ class JourneyReconciler:
         self._journeys = journeys
         self._participants = participants
         self._now = now
+        self._clocks = JourneyClocks()
 
     def facts(self, key: Key) -> JourneyFacts | None:
         """The journey's facts for participant decisions, planning it now if never planned."""
@@ -68,13 +62,14 @@ class JourneyReconciler:
         )
         self._state.journey_facts[key] = plan.facts
         if plan.facts.phase != JourneyPhase.LIVE or plan.facts.halting:
-            self._state.closed.add(key)
+            self._state.close_gate(key)
         return plan
 
     async def __call__(self, key: Key) -> None:
         body = self._state.journey_body(key)
         if body is None:
             self._state.forget_journey(key)
+            self._clocks.forget(key)
             return
         try:
             plan = self._plan(key)
@@ -84,7 +79,7 @@ class JourneyReconciler:
         assert plan is not None
         self._queue_participants(key, plan)
         await self._write_status(key, body, plan)
-        metrics.journey_status(key, plan.status, self._now())
+        self._time(key, plan)
         if plan.requeue_at is not None:
             delay = (plan.requeue_at - self._now()).total_seconds()
             self._journeys.add(key, max(delay, 0.0) + 0.05)
@@ -109,24 +104,17 @@ class JourneyReconciler:
                 body, transition.reason, transition.message, warning=transition.warning
             )
 
+    def _time(self, key: Key, plan: JourneyPlan) -> None:
+        """Halts and drains that the status just written completes (each timed once)."""
+        for timing in self._clocks.observe(key, plan.status, self._now()):
+            record = metrics.halt_timed if timing.clock == Clock.HALT else metrics.drain_timed
+            record(timing.label, timing.seconds)
+
     async def _report_stalled(self, key: Key, body: dict[str, Any], error: Exception) -> None:
         """A journey the core cannot read: say so in its status once, instead of retrying."""
-        message = f"the journey cannot be reconciled: {error}"
-        generation = body.get("metadata", {}).get("generation")
-        now = self._now()
-        stalled = [
-            condition("Ready", False, "Stalled", message, generation, now),
-            condition("Stalled", True, "InvalidSpec", message, generation, now),
-        ]
         old = body.get("status") or {}
-        previous = [Condition.model_validate(c) for c in old.get("conditions") or []]
-        conditions = merge_conditions(
-            previous, [*stalled, *(c for c in previous if c.type not in {"Ready", "Stalled"})]
-        )
-        status = {
-            "observedGeneration": generation,
-            "conditions": [c.model_dump(mode="json", by_alias=True) for c in conditions],
-        }
+        generation = body.get("metadata", {}).get("generation")
+        status, message = unreadable_status(old, generation, error, self._now())
         if {k: old.get(k) for k in status} != status:
             await self._kube.patch_status(JOURNEY_PLURAL, key[0], key[1], status)
             await self._kube.post_event(body, "InvalidSpec", message, warning=True)
@@ -135,11 +123,11 @@ class JourneyReconciler:
     def _newer_live_version(self, journey: Journey) -> str | None:
         """The newest version of the family above this one that is live, if any."""
         return self._state.newest_live(
-            journey.metadata.namespace or "", journey_family(journey), above=journey.spec.version
+            journey.metadata.namespace or "", journey.family, above=journey.spec.version
         )
 
     def _queue_older_versions(self, key: Key, body: dict[str, Any]) -> None:
         journey = Journey.model_validate(body)
-        for member in self._state.family_members(key[0], journey_family(journey)):
+        for member in self._state.family_members(key[0], journey.family):
             if member.version < journey.spec.version and member.phase == JourneyPhase.LIVE:
                 self._journeys.add((key[0], member.name))

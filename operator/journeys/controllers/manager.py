@@ -1,15 +1,19 @@
-"""The manager owns what lives as long as the operator: API client, state, queues, reconcilers."""
+"""The manager owns what lives as long as the operator: API client, view, queues, reconcilers."""
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
 
+from pydantic import ValidationError
+
 from journeys.controllers.journeys import JourneyReconciler
 from journeys.controllers.participants import ParticipantReconciler
-from journeys.controllers.state import Indexes, Key, OperatorState
+from journeys.core.participants import JourneyFacts
 from journeys.runtime.kube import Kube
+from journeys.runtime.metrics import Snapshot
 from journeys.runtime.workqueue import WorkQueue
+from journeys.view import Indexes, Key, OperatorState
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,32 @@ class Manager:
         """Keep Kopf's live indexes; they are complete before the first handler is called."""
         if self.state.indexes is None:
             self.state.indexes = indexes
+
+    def journey_facts(self, key: Key) -> JourneyFacts | None:
+        """The reconciler's facts of a journey; None when it is unknown or cannot be read."""
+        if self.state.journey_body(key) is None:
+            return None
+        try:
+            return self.journey_reconciler.facts(key)
+        except (ValidationError, ValueError):
+            return None
+
+    def snapshot(self) -> Snapshot | None:
+        """Counts for the metrics endpoint; None until Kopf's indexes are complete."""
+        if self.state.indexes is None:
+            return None
+        journeys, participants = self.state.counts()
+        queues = {queue.name: len(queue) for queue in (self.journeys, self.participants)}
+        return Snapshot(journeys=journeys, participants=participants, queues=queues)
+
+    def pause(self) -> None:
+        """Standby: start no reconcile; running ones finish (each is one idempotent decision)."""
+        self.journeys.pause()
+        self.participants.pause()
+
+    def resume(self) -> None:
+        self.journeys.resume()
+        self.participants.resume()
 
     def start(self) -> None:
         self._tasks = [

@@ -7,11 +7,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from journeys.api.models import (
-    GROUP,
+from journeys.api import (
+    API_VERSION,
     PARTICIPANT_KIND,
     PARTICIPANT_PLURAL,
-    VERSION,
     HaltPolicy,
     Journey,
     JourneyState,
@@ -20,18 +19,20 @@ from journeys.api.models import (
     ParticipantPhase,
     ParticipantSpec,
 )
-from journeys.controllers.state import Key, OperatorState, ParticipantView
-from journeys.core.jobs import build_job, journey_family, journey_owner_reference
+from journeys.core.jobs import build_job, journey_owner_reference
 from journeys.core.participants import (
     ActionKind,
     JourneyFacts,
     ParticipantAction,
-    ParticipantReason,
     decide_participant,
     entry_refusal,
+    job_name_taken,
+    job_refused,
+    participant_status,
 )
 from journeys.runtime import metrics
 from journeys.runtime.kube import Kube, KubeError
+from journeys.view import Key, OperatorState, ParticipantView
 
 logger = logging.getLogger(__name__)
 
@@ -86,7 +87,7 @@ class ParticipantReconciler:
     ) -> ParticipantAction | None:
         """Capacity and one version per profile, from the indexes and the admissions in flight."""
         stopped = journey.spec.state == JourneyState.STOPPED
-        return entry_refusal(self._state.entry_facts(view, facts, journey_family(journey), stopped))
+        return entry_refusal(self._state.entry_facts(view, facts, journey.family, stopped))
 
     async def _apply(
         self, view: ParticipantView, action: ParticipantAction, body: dict[str, Any] | None
@@ -96,7 +97,7 @@ class ParticipantReconciler:
             return
         if kind == ActionKind.ADMIT:
             assert body is not None
-            await self._admit(view, self._journey((view.namespace, view.journey), body))
+            await self._admit(view, self._journey((view.namespace, view.journey), body), action)
             return
         if kind == ActionKind.HALT:
             assert body is not None
@@ -106,7 +107,9 @@ class ParticipantReconciler:
             return  # already says so; its journey's arrival re-queues it
         await self._write_status(view, action)
 
-    async def _admit(self, view: ParticipantView, journey: Journey) -> None:
+    async def _admit(
+        self, view: ParticipantView, journey: Journey, admitted: ParticipantAction
+    ) -> None:
         key = (view.namespace, view.journey)
         if not view.owned:
             await self._kube.patch_metadata(
@@ -118,7 +121,7 @@ class ParticipantReconciler:
         # From here to the create call there is no await: a close seen before this line
         # can never be followed by a Job for this participant.
         facts = self._journey_facts(key)
-        if key in self._state.closed and facts is not None:
+        if self._state.gate_closed(key) and facts is not None:
             refusal = self._entry_check(view, journey, facts)
             assert refusal is not None, "a journey seen closed refuses every entry"
             await self._write_status(view, refusal)
@@ -127,7 +130,7 @@ class ParticipantReconciler:
         try:
             created = await self._kube.create_job(build_job(journey, _participant(view)))
             if not created and not await self._job_is_ours(view):
-                await self._write_status(view, _job_refused(_NAME_TAKEN.format(name=view.name)))
+                await self._write_status(view, job_name_taken(view.name))
                 return
         except KubeError as error:
             if not error.is_permanent:
@@ -135,7 +138,7 @@ class ParticipantReconciler:
             # The API server refuses this journey's Job (a bad template): retrying cannot help.
             message = f"the API server refused the participant's Job: {error.message}"
             self._state.stalled[key] = message
-            await self._write_status(view, _job_refused(message))
+            await self._write_status(view, job_refused(message))
             return
         finally:
             self._state.admitting.pop(view.key, None)
@@ -143,17 +146,7 @@ class ParticipantReconciler:
         self._state.jobs_created.add(view.key)
         metrics.entry_admitted(view.namespace)
         self._state.remember_phase(view.key, ParticipantPhase.ACTIVE)
-        await self._write_status(
-            view,
-            ParticipantAction(
-                ActionKind.ADMIT,
-                ParticipantPhase.ACTIVE,
-                ParticipantReason.ADMITTED,
-                f"entered journey {journey.metadata.name}",
-            ),
-            job=view.name,
-            entered=True,
-        )
+        await self._write_status(view, admitted)
 
     async def _job_is_ours(self, view: ParticipantView) -> bool:
         """A Job of that name exists: ours from before a restart, or someone else's?"""
@@ -167,32 +160,10 @@ class ParticipantReconciler:
         else:
             await self._kube.suspend_job(view.namespace, view.name)
 
-    async def _write_status(
-        self,
-        view: ParticipantView,
-        action: ParticipantAction,
-        job: str | None = None,
-        entered: bool = False,
-    ) -> None:
-        assert action.phase is not None
-        now = _timestamp(self._now())
-        status: dict[str, Any] = {
-            "phase": action.phase.value,
-            "reason": action.reason.value if action.reason else "",
-            "message": action.message,
-        }
-        if job:
-            status["job"] = job
-        if entered or action.kind == ActionKind.MARK_ACTIVE:
-            status["enteredAt"] = now
-            status["job"] = view.name
-        if action.phase in {
-            ParticipantPhase.COMPLETED,
-            ParticipantPhase.FAILED,
-            ParticipantPhase.HALTED,
-        }:
-            status["exitedAt"] = now
+    async def _write_status(self, view: ParticipantView, action: ParticipantAction) -> None:
+        status = participant_status(action, view.name, self._now())
         await self._kube.patch_status(PARTICIPANT_PLURAL, view.namespace, view.name, status)
+        assert action.phase is not None
         self._state.remember_phase(view.key, action.phase)
         if action.kind == ActionKind.REJECT:
             metrics.entry_refused(view.namespace, status["reason"])
@@ -201,21 +172,9 @@ class ParticipantReconciler:
             )
 
 
-_NAME_TAKEN = (
-    "a Job named {name} already exists and does not belong to this participant: "
-    "delete that Job or enter under another participant name"
-)
-
-
-def _job_refused(message: str) -> ParticipantAction:
-    return ParticipantAction(
-        ActionKind.RECORD_OUTCOME, ParticipantPhase.FAILED, ParticipantReason.JOB_REFUSED, message
-    )
-
-
 def _participant(view: ParticipantView) -> Participant:
     return Participant(
-        api_version=f"{GROUP}/{VERSION}",
+        api_version=API_VERSION,
         kind=PARTICIPANT_KIND,
         metadata=ObjectMeta(name=view.name, namespace=view.namespace, uid=view.uid),
         spec=ParticipantSpec(
@@ -227,11 +186,7 @@ def _participant(view: ParticipantView) -> Participant:
 def _reference(view: ParticipantView) -> dict[str, Any]:
     """Enough of the object for Kopf to post an Event about it."""
     return {
-        "apiVersion": f"{GROUP}/{VERSION}",
+        "apiVersion": API_VERSION,
         "kind": PARTICIPANT_KIND,
         "metadata": {"name": view.name, "namespace": view.namespace, "uid": view.uid},
     }
-
-
-def _timestamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

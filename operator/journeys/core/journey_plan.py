@@ -8,9 +8,10 @@ participant counts from its index and the family's newer live version, and appli
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from journeys.api.durations import parse_duration
 from journeys.api.models import (
@@ -53,10 +54,6 @@ class JourneyPlan:
     facts: JourneyFacts
     transitions: list[Transition] = field(default_factory=list)
     requeue_at: datetime | None = None
-
-    @property
-    def halting_left(self) -> int:
-        return self.status.participants.active if self.decision.halt_in_flight else 0
 
 
 def count_participants(phases: Iterable[ParticipantPhase]) -> tuple[ParticipantCounts, int]:
@@ -117,6 +114,30 @@ def plan_journey(
         transitions=_transitions(old.phase, decision, status, in_flight),
         requeue_at=next_deadline(facts, decision),
     )
+
+
+def unreadable_status(
+    old: Mapping[str, Any], generation: int | None, error: Exception, now: datetime
+) -> tuple[dict[str, Any], str]:
+    """The status of a journey the core cannot read (a spec its model refuses), and why.
+
+    Only ``Ready`` and ``Stalled`` change (to say so once, instead of retrying); the rest of the
+    status stays as it was, since nothing else can be decided from such a spec.
+    """
+    message = f"the journey cannot be reconciled: {error}"
+    stalled = [
+        condition("Ready", False, "Stalled", message, generation, now),
+        condition("Stalled", True, "InvalidSpec", message, generation, now),
+    ]
+    previous = [Condition.model_validate(c) for c in old.get("conditions") or []]
+    conditions = merge_conditions(
+        previous, [*stalled, *(c for c in previous if c.type not in {"Ready", "Stalled"})]
+    )
+    status = {
+        "observedGeneration": generation,
+        "conditions": [c.model_dump(mode="json", by_alias=True) for c in conditions],
+    }
+    return status, message
 
 
 def participants(count: int) -> str:

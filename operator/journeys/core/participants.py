@@ -9,8 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
-from journeys.api.models import JourneyPhase, ParticipantPhase
+from journeys.api import JourneyPhase, ParticipantPhase, format_timestamp
 
 #: Phases a participant never leaves.
 FINAL_PARTICIPANT_PHASES = frozenset(
@@ -23,6 +24,10 @@ FINAL_PARTICIPANT_PHASES = frozenset(
 )
 #: Phases that keep a closed journey from finishing.
 IN_FLIGHT_PHASES = frozenset({ParticipantPhase.PENDING, ParticipantPhase.ACTIVE})
+#: Phases in which a participant has left its journey (``exitedAt``); Rejected never entered.
+EXIT_PHASES = frozenset(
+    {ParticipantPhase.COMPLETED, ParticipantPhase.FAILED, ParticipantPhase.HALTED}
+)
 
 
 class ParticipantReason(StrEnum):
@@ -50,6 +55,11 @@ class ActionKind(StrEnum):
     REJECT = "Reject"
     HALT = "Halt"  # halt the Job per halt.policy, then mark Halted
     RECORD_OUTCOME = "RecordOutcome"
+
+
+#: Actions whose status write is the participant entering (``enteredAt``, ``job``): admitted
+#: now, or found with its Job after a restart.
+ENTRY_ACTIONS = frozenset({ActionKind.ADMIT, ActionKind.MARK_ACTIVE})
 
 
 class JobOutcome(StrEnum):
@@ -117,10 +127,7 @@ def decide_participant(
             ParticipantReason.JOURNEY_NOT_FOUND,
             "waiting for the journey to exist in this namespace",
         )
-    refusal = entry_refusal(journey)
-    if refusal is not None:
-        return refusal
-    return ParticipantAction(
+    return entry_refusal(journey) or ParticipantAction(
         ActionKind.ADMIT,
         ParticipantPhase.ACTIVE,
         ParticipantReason.ADMITTED,
@@ -200,3 +207,39 @@ def _rejected(reason: ParticipantReason, message: str) -> ParticipantAction:
 
 def _since(journey: JourneyFacts) -> str:
     return f" since {journey.since.isoformat()}" if journey.since else ""
+
+
+def job_refused(message: str) -> ParticipantAction:
+    """The API server refused to create the participant's Job: it fails without a workload."""
+    return ParticipantAction(
+        ActionKind.RECORD_OUTCOME, ParticipantPhase.FAILED, ParticipantReason.JOB_REFUSED, message
+    )
+
+
+def job_name_taken(name: str) -> ParticipantAction:
+    """A Job of the participant's name exists and is not the participant's."""
+    return job_refused(
+        f"a Job named {name} already exists and does not belong to this participant: "
+        "delete that Job or enter under another participant name"
+    )
+
+
+def participant_status(action: ParticipantAction, name: str, now: datetime) -> dict[str, Any]:
+    """The status patch that applies ``action`` to participant ``name`` at ``now``.
+
+    ``enteredAt`` and ``job`` are set when the participant enters (its Job is named after it);
+    ``exitedAt`` when it leaves (:data:`EXIT_PHASES`).
+    """
+    assert action.phase is not None, "only actions that set a phase are written"
+    moment = format_timestamp(now)
+    status: dict[str, Any] = {
+        "phase": action.phase.value,
+        "reason": action.reason.value if action.reason else "",
+        "message": action.message,
+    }
+    if action.kind in ENTRY_ACTIONS:
+        status["enteredAt"] = moment
+        status["job"] = name
+    if action.phase in EXIT_PHASES:
+        status["exitedAt"] = moment
+    return status

@@ -1,9 +1,10 @@
 """Prometheus metrics: what a platform team alerts on and graphs (docs/observability.md).
 
-Counts of objects are read from Kopf's indexes when Prometheus scrapes, so they cannot drift
-from the operator's view and cost nothing between scrapes; only the active replica reports them
-(a standby's indexes are empty), so summing over pods never double counts. Counters and
-histograms are updated by the reconcilers through the few functions below.
+Counts of objects are read from the operator's view (a ``Snapshot`` callable) when Prometheus
+scrapes, so they cannot drift from it and cost nothing between scrapes; only the active replica
+reports them, so summing over pods never double counts. Counters and histograms are updated by
+the reconcilers through the few functions below. This module knows no journey rules: what to
+count and when a halt or drain is over is decided by the caller.
 
 The endpoint is served by aiohttp on Kopf's own event loop: the scrape-time collector then reads
 the indexes from the thread that writes them.
@@ -13,12 +14,9 @@ from __future__ import annotations
 
 import argparse
 import logging
-from collections import Counter as Tally
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
-from datetime import datetime
-from enum import StrEnum
-from typing import Any, Final
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Final
 
 import kopf
 from aiohttp import web
@@ -26,8 +24,6 @@ from prometheus_client import REGISTRY, Counter, Histogram, disable_created_metr
 from prometheus_client.aiohttp import make_aiohttp_handler
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
-
-from journeys.api.models import JourneyPhase, JourneyStatus, ParticipantPhase
 
 logger = logging.getLogger(__name__)
 disable_created_metrics()  # type: ignore[no-untyped-call]  # *_created series: noise
@@ -97,105 +93,57 @@ def reconcile_failed(queue: str) -> None:
     RECONCILE_ERRORS.labels(queue=queue).inc()
 
 
-@dataclass
-class _JourneyProgress:
-    """What this process saw of each unfinished journey, to time its halt and its drain.
-
-    Only statuses the operator computed are looked at (never the watch's lagging copy), and the
-    start of each clock comes from the status itself, so a halt that another replica began is
-    timed correctly after a failover. A journey is forgotten once terminal and done halting.
-    """
-
-    phases: dict[tuple[str, str], JourneyPhase] = field(default_factory=dict)
-    halting: set[tuple[str, str]] = field(default_factory=set)
-    #: Halts already timed, by start: a late entry rejected after the stop is no second halt.
-    timed: set[tuple[tuple[str, str], datetime]] = field(default_factory=set)
-
-    def observe(self, key: tuple[str, str], status: JourneyStatus, now: datetime) -> None:
-        previous = self.phases.get(key)
-        phase = status.phase
-        if (
-            phase == JourneyPhase.FINISHED
-            and previous in (JourneyPhase.LIVE, JourneyPhase.CLOSED)
-            and status.closed_at is not None
-            and status.finished_at is not None
-        ):
-            outcome = _condition_reason(status, "Finished")
-            DRAIN_DURATION.labels(outcome=outcome).observe(
-                max((status.finished_at - status.closed_at).total_seconds(), 0.0)
-            )
-        halting = _condition_reason(status, "Reconciling") == "Halting" and _is_true(
-            status, "Reconciling"
-        )
-        if halting:
-            self.halting.add(key)
-        elif key in self.halting:
-            self.halting.discard(key)
-            started = status.stopped_at if phase == JourneyPhase.STOPPED else status.finished_at
-            if started is not None and phase is not None and (key, started) not in self.timed:
-                self.timed.add((key, started))
-                HALT_DURATION.labels(phase=phase.value).observe(
-                    max((now - started).total_seconds(), 0.0)
-                )
-        if phase in (JourneyPhase.FINISHED, JourneyPhase.STOPPED) and not halting:
-            self.phases.pop(key, None)
-        elif phase is not None:
-            self.phases[key] = phase
+def halt_timed(phase: str, seconds: float) -> None:
+    """A halt finished (``core.clocks`` decides when, once per halt)."""
+    HALT_DURATION.labels(phase=phase).observe(max(seconds, 0.0))
 
 
-_progress = _JourneyProgress()
-
-
-def journey_status(key: tuple[str, str], status: JourneyStatus, now: datetime) -> None:
-    """Called with every status the journey reconciler computes; times halts and drains."""
-    _progress.observe(key, status, now)
-
-
-def _condition_reason(status: JourneyStatus, type_: str) -> str:
-    return next((c.reason for c in status.conditions if c.type == type_), "")
-
-
-def _is_true(status: JourneyStatus, type_: str) -> bool:
-    return any(c.type == type_ and c.status == "True" for c in status.conditions)
+def drain_timed(outcome: str, seconds: float) -> None:
+    """A drain finished (``core.clocks`` decides when, once per drain)."""
+    DRAIN_DURATION.labels(outcome=outcome).observe(max(seconds, 0.0))
 
 
 # --- scrape-time gauges --------------------------------------------------------------------------
 
 
-class StateCollector(Collector):
-    """Journeys and participants by phase, and queue depths, from the live manager."""
+@dataclass(frozen=True)
+class Snapshot:
+    """Counts at scrape time: (namespace, phase) -> objects, and queue name -> depth."""
 
-    def __init__(self, memo: kopf.Memo) -> None:
-        self._memo = memo
+    journeys: Mapping[tuple[str, str], int]
+    participants: Mapping[tuple[str, str], int]
+    queues: Mapping[str, int]
+
+
+class StateCollector(Collector):
+    """Journeys and participants by phase, and queue depths, from what ``snapshot`` reports.
+
+    ``snapshot`` returns None while there is nothing to report yet (indexes not complete).
+    """
+
+    def __init__(
+        self, snapshot: Callable[[], Snapshot | None], leading: Callable[[], bool]
+    ) -> None:
+        self._snapshot = snapshot
+        self._leading = leading
 
     def describe(self) -> Iterator[GaugeMetricFamily]:
         yield from self._families()
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         journeys, participants, queues, leader = self._families()
-        manager = self._memo.get("manager")
-        standby = not self._memo.get("leading", True)
-        leader.add_metric([], 0.0 if standby else 1.0)
+        leading = self._leading()
+        leader.add_metric([], 1.0 if leading else 0.0)
         yield leader
-        if manager is None or standby or manager.state.indexes is None:
+        snapshot = self._snapshot() if leading else None
+        if snapshot is None:
             return
-        state = manager.state
-        journey_counts: Tally[tuple[str, str]] = Tally()
-        for key in state.ready.journeys:
-            body = state.journey_body(key) or {}
-            phase = (body.get("status") or {}).get("phase") or "Unknown"
-            journey_counts[(key[0], phase)] += 1
-        participant_counts: Tally[tuple[str, str]] = Tally()
-        for key in state.participant_keys():
-            view = state.participant(key)
-            if view is not None:
-                participant_counts[(view.namespace, state.phase_of(view).value)] += 1
-        for (namespace, phase), count in _with_zeros(journey_counts, JourneyPhase).items():
+        for (namespace, phase), count in snapshot.journeys.items():
             journeys.add_metric([namespace, phase], count)
-        for (namespace, phase), count in _with_zeros(participant_counts, ParticipantPhase).items():
+        for (namespace, phase), count in snapshot.participants.items():
             participants.add_metric([namespace, phase], count)
-        for queue in (manager.journeys, manager.participants):
-            queues.add_metric([queue.name], len(queue))
+        for name, depth in snapshot.queues.items():
+            queues.add_metric([name], depth)
         yield journeys
         yield participants
         yield queues
@@ -227,16 +175,6 @@ class StateCollector(Collector):
         )
 
 
-def _with_zeros(
-    counts: Tally[tuple[str, str]], phases: Iterable[StrEnum]
-) -> dict[tuple[str, str], int]:
-    """Every phase of every namespace seen, zeros included: alerts need the series to exist."""
-    namespaces = {namespace for namespace, _ in counts}
-    full = {(namespace, phase.value): 0 for namespace in namespaces for phase in phases}
-    full.update(counts)
-    return full
-
-
 # --- the endpoint --------------------------------------------------------------------------------
 
 
@@ -265,15 +203,16 @@ def options_from(args: argparse.Namespace) -> MetricsOptions:
     return MetricsOptions(port=args.metrics_port, host="127.0.0.1" if args.dev else "0.0.0.0")
 
 
-def install(
-    options: MetricsOptions, memo: kopf.Memo, registry: kopf.OperatorRegistry | None = None
-) -> None:
-    """Register the start-up and clean-up steps that serve ``/metrics``; before ``kopf.run``."""
-    if not options.enabled:
-        return
-    collector = StateCollector(memo)
+class MetricsServer:
+    """``/metrics`` on Kopf's event loop, started and stopped by ``journeys.app``."""
 
-    async def serve_metrics(**_: Any) -> None:
+    def __init__(self, options: MetricsOptions, collector: StateCollector) -> None:
+        self._options = options
+        self._collector = collector
+        self._runner: web.AppRunner | None = None
+
+    async def start(self) -> None:
+        options = self._options
         app = web.Application()
         app.router.add_get("/metrics", make_aiohttp_handler(REGISTRY))
         runner = web.AppRunner(app, access_log=None)
@@ -284,15 +223,12 @@ def install(
             await runner.cleanup()
             message = f"cannot serve metrics on port {options.port}: {error}"
             raise kopf.PermanentError(message) from error
-        REGISTRY.register(collector)
-        memo["metrics_runner"] = runner
+        REGISTRY.register(self._collector)
+        self._runner = runner
         logger.info("Serving metrics at http://%s:%d/metrics", options.host, options.port)
 
-    async def stop_metrics(**_: Any) -> None:
-        runner: web.AppRunner | None = memo.get("metrics_runner")
-        if runner is not None:
-            REGISTRY.unregister(collector)
-            await runner.cleanup()
-
-    kopf.on.startup(id="serve-metrics", registry=registry)(serve_metrics)
-    kopf.on.cleanup(id="stop-metrics", registry=registry)(stop_metrics)
+    async def stop(self) -> None:
+        if self._runner is not None:
+            REGISTRY.unregister(self._collector)
+            await self._runner.cleanup()
+            self._runner = None

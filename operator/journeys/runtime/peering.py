@@ -29,9 +29,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final
-
-import kopf
+from typing import Any, Final, Protocol
 
 from journeys.runtime.kube import FIELD_MANAGER, MERGE_PATCH, Kube, KubeError
 
@@ -140,15 +138,34 @@ def dead_peers(peers: Mapping[str, Any], now: datetime) -> list[str]:
     ]
 
 
-class Leadership:
-    """Keeps this replica's entry alive, and runs the work queues only while it leads."""
+class Pausable(Protocol):
+    """What leadership drives: the operator's work (its queues), paused on a standby."""
 
-    def __init__(self, options: PeeringOptions, memo: kopf.Memo) -> None:
+    def pause(self) -> None: ...
+    def resume(self) -> None: ...
+
+
+class Leadership:
+    """Keeps this replica's entry alive, and runs the work only while it leads."""
+
+    def __init__(self, options: PeeringOptions, work: Pausable) -> None:
         assert options.name is not None
         self.options = options
-        self.memo = memo
+        self.work = work
         self.leading = False
         self._touched = 0.0
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        """Stand by until the peering objects say otherwise, and follow them from now on."""
+        self.decide([])
+        self._task = asyncio.create_task(self.run(), name="leadership")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
 
     async def run(self) -> None:
         kube = await Kube.connect(pool_size=2)
@@ -179,15 +196,12 @@ class Leadership:
                 self.options.priority,
             )
         self.leading = leading
-        self.memo["leading"] = leading
-        manager = self.memo.get("manager")
-        for queue in (manager.journeys, manager.participants) if manager else ():
-            # A queue paused mid-work lets its running keys finish: each is one decision made
-            # on a fresh index, and the new leader's reconcile of the same key is idempotent.
-            if leading:
-                queue.resume()
-            else:
-                queue.pause()
+        # Paused work lets its running keys finish: each is one decision made on a fresh
+        # index, and the new leader's reconcile of the same key is idempotent.
+        if leading:
+            self.work.resume()
+        else:
+            self.work.pause()
 
     async def _exchange(self, kube: Kube) -> list[Mapping[str, Any]]:
         """Our keep-alive when due (which also returns the object), else a read."""
@@ -235,29 +249,3 @@ class Leadership:
             return await kube.request("PATCH", path, patch, None, MERGE_PATCH)
         logger.info("Created the peering object %s", path.removeprefix(PEERING_API + "/"))
         return created
-
-
-def install(
-    options: PeeringOptions, memo: kopf.Memo, registry: kopf.OperatorRegistry | None = None
-) -> None:
-    """Register the start-up step that follows leadership; call before ``kopf.run``."""
-    memo["leading"] = options.name is None
-    if options.name is None:
-        return
-    leadership = Leadership(options, memo)
-
-    async def follow_leadership(**_: Any) -> None:
-        if memo.get("manager") is None:
-            raise kopf.TemporaryError("waiting for the manager", delay=0.1)
-        leadership.decide([])  # stand by until the peering object says otherwise
-        memo["leadership_task"] = asyncio.create_task(leadership.run(), name="leadership")
-
-    async def stop_following(**_: Any) -> None:
-        task: asyncio.Task[None] | None = memo.get("leadership_task")
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-    kopf.on.startup(id="follow-leadership", registry=registry)(follow_leadership)
-    kopf.on.cleanup(id="stop-following-leadership", registry=registry)(stop_following)

@@ -17,26 +17,11 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Final, Literal, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import kopf
-from kopf._cogs.structs.references import (  # Kopf's own --namespace matcher
-    NamespaceName,
-    match_namespace,
-)
-from pydantic import ValidationError
 
-from journeys.api.models import (
-    GROUP,
-    JOURNEY_PLURAL,
-    PARTICIPANT_PLURAL,
-    VERSION,
-    JourneyState,
-    ObjectMeta,
-)
-from journeys.controllers.handlers import indexes_from, participant_view
-from journeys.controllers.manager import Manager
-from journeys.controllers.state import Key, OperatorState
+from journeys.api.models import GROUP, VERSION, JourneyState, ObjectMeta
 from journeys.core.admission import (
     Effective,
     Mutation,
@@ -54,56 +39,25 @@ from journeys.core.admission import (
     spec_state,
 )
 from journeys.core.participants import IN_FLIGHT_PHASES, JourneyFacts
-from journeys.runtime.kube import KubeError
+from journeys.runtime.kopf_namespaces import matches_any
+from journeys.runtime.kube import Kube, KubeError
+from journeys.view import Indexes, Key, OperatorState, indexes_from, participant_view
+from journeys.webhooks.table import (
+    MUTATE_JOURNEY,
+    MUTATE_PARTICIPANT,
+    VALIDATE_JOURNEY,
+    VALIDATE_PARTICIPANT,
+    WEBHOOKS,
+    Webhook,
+)
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
-Operation = Literal["CREATE", "UPDATE", "DELETE", "CONNECT"]
-
-#: Suffix of the webhooks' names in the configurations (names must be domains).
-WEBHOOK_DOMAIN: Final = GROUP
-
-
-@dataclass(frozen=True)
-class Webhook:
-    """One webhook: its Kopf handler id (also the URL path) and how the API server calls it.
-
-    The participant webhooks see only CREATE (entry): the operator's own updates of a
-    participant stay off the webhook's path. They ``Ignore`` failures: the operator re-checks
-    every entry before it creates a Job, so while no webhook answers, entries wait as Pending
-    (and are rejected if the journey closed meanwhile) instead of failing. The journey webhooks
-    ``Fail``: the audit record and the deletion protection have no second line.
-    """
-
-    id: str
-    mutating: bool
-    plural: str
-    operations: tuple[Operation, ...]
-    failure_policy: Literal["Fail", "Ignore"]
-
-    @property
-    def name(self) -> str:
-        return f"{self.id}.{WEBHOOK_DOMAIN}"
-
-
-MUTATE_JOURNEY: Final = Webhook(
-    "mutate-journey", True, JOURNEY_PLURAL, ("CREATE", "UPDATE"), "Fail"
-)
-VALIDATE_JOURNEY: Final = Webhook(
-    "validate-journey", False, JOURNEY_PLURAL, ("CREATE", "UPDATE", "DELETE"), "Fail"
-)
-MUTATE_PARTICIPANT: Final = Webhook(
-    "mutate-participant", True, PARTICIPANT_PLURAL, ("CREATE",), "Ignore"
-)
-VALIDATE_PARTICIPANT: Final = Webhook(
-    "validate-participant", False, PARTICIPANT_PLURAL, ("CREATE",), "Ignore"
-)
-WEBHOOKS: Final = (MUTATE_JOURNEY, VALIDATE_JOURNEY, MUTATE_PARTICIPANT, VALIDATE_PARTICIPANT)
 
 
 @dataclass
 class AdmissionContext:
-    """What the handlers need besides Kopf's kwargs; lives in ``memo["admission"]``.
+    """What the handlers need besides Kopf's kwargs and the operator's view.
 
     ``namespaces`` are the operator's ``--namespace`` patterns (empty: all): outside them the
     indexes know nothing, so the webhook has no opinion there. ``index_grace`` bounds the wait
@@ -119,30 +73,68 @@ class AdmissionContext:
     def serves(self, namespace: str | None) -> bool:
         if not self.namespaces:
             return True
-        return namespace is not None and any(
-            match_namespace(NamespaceName(namespace), p) for p in self.namespaces
-        )
+        return namespace is not None and matches_any(namespace, self.namespaces)
 
 
-def register(registry: kopf.OperatorRegistry | None = None) -> None:
-    """Register the admission handlers, one per entry of :data:`WEBHOOKS`."""
-    functions: dict[Webhook, Any] = {  # Any: Kopf's WebhookFn protocol lists every kwarg
+class OperatorView(Protocol):
+    """What the webhooks read of the operator (its manager); never its handlers or writes."""
+
+    @property
+    def state(self) -> OperatorState: ...
+    @property
+    def kube(self) -> Kube: ...
+    def capture(self, indexes: Indexes) -> None: ...
+    def journey_facts(self, key: Key) -> JourneyFacts | None: ...
+
+
+class Admitting(Protocol):
+    """What the handlers need of Kopf's memo (``journeys.app.App``)."""
+
+    @property
+    def manager(self) -> OperatorView: ...
+    @property
+    def admission(self) -> AdmissionContext: ...
+
+
+@dataclass(frozen=True)
+class Registration:
+    """One admission handler as :func:`register` hands it to Kopf's public decorators."""
+
+    webhook: Webhook
+    fn: Any  # Any: Kopf's WebhookFn protocol lists every kwarg
+    decorator: Callable[..., Any]  # kopf.on.mutate or kopf.on.validate
+    options: Mapping[str, Any]  # the decorator's keyword arguments (but the registry)
+
+
+def registrations() -> tuple[Registration, ...]:
+    """What :func:`register` registers, one per entry of :data:`WEBHOOKS` (tests read this)."""
+    functions: dict[Webhook, Any] = {
         MUTATE_JOURNEY: mutate_journey,
         VALIDATE_JOURNEY: validate_journey,
         MUTATE_PARTICIPANT: mutate_participant,
         VALIDATE_PARTICIPANT: validate_participant,
     }
-    for webhook, fn in functions.items():
-        decorator = kopf.on.mutate if webhook.mutating else kopf.on.validate
-        decorator(
-            GROUP,
-            VERSION,
-            webhook.plural,
-            id=webhook.id,
-            operations=list(webhook.operations),
-            ignore_failures=webhook.failure_policy == "Ignore",
-            registry=registry,
-        )(fn)
+    return tuple(
+        Registration(
+            webhook=webhook,
+            fn=functions[webhook],
+            decorator=kopf.on.mutate if webhook.mutating else kopf.on.validate,
+            options={
+                "id": webhook.id,
+                "operations": list(webhook.operations),
+                "ignore_failures": webhook.failure_policy == "Ignore",
+            },
+        )
+        for webhook in WEBHOOKS
+    )
+
+
+def register(registry: kopf.OperatorRegistry | None = None) -> None:
+    """Register the admission handlers (explicitly: Kopf refuses them without a server)."""
+    for entry in registrations():
+        entry.decorator(GROUP, VERSION, entry.webhook.plural, registry=registry, **entry.options)(
+            entry.fn
+        )
 
 
 # --- Journeys ------------------------------------------------------------------------------------
@@ -158,7 +150,7 @@ async def mutate_journey(
     userinfo: kopf.UserInfo,
     patch: kopf.Patch,
     warnings: list[str],
-    memo: kopf.Memo,
+    memo: Admitting,
     **kwargs: Any,
 ) -> None:
     """Defaults and the audit record; a backward state change is refused here already.
@@ -167,7 +159,7 @@ async def mutate_journey(
     refusal only in the validating webhook would never be seen: CEL would answer first, without
     naming the journey's phase or the way forward.
     """
-    context: AdmissionContext = memo["admission"]
+    context = memo.admission
     if not context.serves(namespace):
         return
     spec = _mapping(body.get("spec"))
@@ -196,11 +188,11 @@ async def validate_journey(
     old: kopf.Body | None,
     userinfo: kopf.UserInfo,
     warnings: list[str],
-    memo: kopf.Memo,
+    memo: Admitting,
     **kwargs: Any,
 ) -> None:
     """Versions only go up; no resume; no deletion while anyone could still be inside."""
-    context: AdmissionContext = memo["admission"]
+    context = memo.admission
     if not context.serves(namespace):
         return
     ns = namespace or ""
@@ -229,7 +221,7 @@ async def validate_journey(
 
 
 async def _journey_update(
-    memo: kopf.Memo,
+    memo: Admitting,
     kwargs: dict[str, Any],
     namespace: str,
     name: str,
@@ -243,7 +235,7 @@ async def _journey_update(
     return journey_update_verdict(name, family, old_spec, new_spec, effective)
 
 
-async def _namespace_terminating(manager: Manager, namespace: str) -> bool:
+async def _namespace_terminating(manager: OperatorView, namespace: str) -> bool:
     """Whether the namespace is being deleted: asked only before refusing a deletion (rare).
 
     The namespace controller's identity differs between clusters, its namespace's
@@ -259,12 +251,12 @@ async def _namespace_terminating(manager: Manager, namespace: str) -> bool:
     return any(item.get("metadata", {}).get("deletionTimestamp") for item in found["items"])
 
 
-def _effective(manager: Manager, key: Key, body: Mapping[str, Any]) -> Effective:
+def _effective(manager: OperatorView, key: Key, body: Mapping[str, Any]) -> Effective:
     """The journey's phase as the reconcilers see it; its own status when they have not yet."""
     state = manager.state
     spec = _mapping(body.get("spec"))
     status = _mapping(body.get("status"))
-    facts = _journey_facts(manager, key)
+    facts = manager.journey_facts(key)
     if facts is None:
         return effective_from_status(spec_state(spec), status)
     family = family_of(key[1], spec) or key[1]
@@ -288,10 +280,10 @@ async def mutate_participant(
     body: kopf.Body,
     patch: kopf.Patch,
     warnings: list[str],
-    memo: kopf.Memo,
+    memo: Admitting,
     **kwargs: Any,
 ) -> None:
-    context: AdmissionContext = memo["admission"]
+    context = memo.admission
     if not context.serves(namespace):
         return
     spec = _mapping(body.get("spec"))
@@ -310,11 +302,11 @@ async def validate_participant(
     name: str,
     namespace: str | None,
     body: kopf.Body,
-    memo: kopf.Memo,
+    memo: Admitting,
     **kwargs: Any,
 ) -> None:
     """The entry gate: the operator's own entry check, answered before the object exists."""
-    context: AdmissionContext = memo["admission"]
+    context = memo.admission
     if not context.serves(namespace):
         return
     ns = namespace or ""
@@ -327,7 +319,7 @@ async def validate_participant(
     if journey_body is None:
         _refuse(participant_entry_verdict(journey, ns, None))
         return
-    facts = _journey_facts(manager, key)
+    facts = manager.journey_facts(key)
     if facts is None:
         return  # a journey the operator cannot read: it reports that on the journey itself
     state = manager.state
@@ -363,8 +355,8 @@ async def _poll(probe: Callable[[], T | None], deadline: float, interval: float)
 # --- The operator's view -------------------------------------------------------------------------
 
 
-async def _manager(memo: kopf.Memo, kwargs: Mapping[str, Any]) -> Manager:
-    """The manager, once Kopf's indexes are complete (or given up on after the start-up grace).
+async def _manager(memo: Admitting, kwargs: Mapping[str, Any]) -> OperatorView:
+    """The operator's view, once Kopf's indexes are complete (or given up on after a grace).
 
     Kopf starts serving admissions as soon as the API resources are known, while its indexes are
     still being filled by the first listing. Kopf calls the first watch handler only after every
@@ -372,28 +364,17 @@ async def _manager(memo: kopf.Memo, kwargs: Mapping[str, Any]) -> Manager:
     empty namespace produces no watch event at all, so after ``index_grace`` the (then complete,
     empty) indexes are taken as they are.
     """
-    manager: Manager = memo["manager"]
+    manager = memo.manager
     if manager.state.indexes is None:
-        context: AdmissionContext = memo["admission"]
+        context = memo.admission
         deadline = context.started + context.index_grace
         await _poll(lambda: manager.state.indexes, deadline, 0.05)
         manager.capture(indexes_from(kwargs))
     return manager
 
 
-async def _state(memo: kopf.Memo, kwargs: Mapping[str, Any]) -> OperatorState:
+async def _state(memo: Admitting, kwargs: Mapping[str, Any]) -> OperatorState:
     return (await _manager(memo, kwargs)).state
-
-
-def _journey_facts(manager: Manager, key: Key) -> JourneyFacts | None:
-    """The reconciler's facts, with a close this process has seen winning over stale facts."""
-    if manager.state.journey_body(key) is None:
-        return None
-    try:
-        facts = manager.journey_reconciler.facts(key)
-    except (ValidationError, ValueError):
-        return None
-    return facts
 
 
 # --- Answers -------------------------------------------------------------------------------------

@@ -8,9 +8,10 @@ once a journey is in ``closed``, no Job is ever created for it again by this pro
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from enum import Enum
+from enum import Enum, StrEnum
 from typing import Any, Protocol
 
 from journeys.api.models import JourneyPhase, JourneyState, ParticipantPhase
@@ -208,10 +209,41 @@ class OperatorState:
         ]
         return max(live, key=lambda m: m.version).name if live else None
 
+    def counts(self) -> tuple[dict[tuple[str, str], int], dict[tuple[str, str], int]]:
+        """Journeys and participants by (namespace, phase), every phase of a namespace listed."""
+        journeys: Counter[tuple[str, str]] = Counter()
+        for key in self.ready.journeys:
+            body = self.journey_body(key) or {}
+            journeys[(key[0], (body.get("status") or {}).get("phase") or "Unknown")] += 1
+        participants: Counter[tuple[str, str]] = Counter()
+        for key in self.participant_keys():
+            view = self.participant(key)
+            if view is not None:
+                participants[(view.namespace, self.phase_of(view).value)] += 1
+        return _with_zeros(journeys, JourneyPhase), _with_zeros(participants, ParticipantPhase)
+
+    # --- the close gate ---------------------------------------------------------------------
+
+    def close_gate(self, key: Key) -> None:
+        """Seen closed or stopped: from now on this process creates no Job for the journey."""
+        self.closed.add(key)
+
+    def gate_closed(self, key: Key) -> bool:
+        return key in self.closed
+
     # --- writes this process made -----------------------------------------------------------
 
     def remember_phase(self, key: Key, phase: ParticipantPhase) -> None:
         self.written_phase[key] = phase
+
+    def observe_participant(self, view: ParticipantView, deleted: bool) -> None:
+        """A watch event: once it shows our own write, the index alone is the truth again."""
+        if deleted:
+            self.forget_participant(view.key)
+        elif (
+            view.phase in FINAL_PARTICIPANT_PHASES or self.written_phase.get(view.key) == view.phase
+        ):
+            self.written_phase.pop(view.key, None)
 
     def forget_participant(self, key: Key) -> None:
         self.written_phase.pop(key, None)
@@ -222,6 +254,16 @@ class OperatorState:
         self.journey_facts.pop(key, None)
         self.stalled.pop(key, None)
         self.closed.discard(key)
+
+
+def _with_zeros(
+    counts: Counter[tuple[str, str]], phases: Iterable[StrEnum]
+) -> dict[tuple[str, str], int]:
+    """Every phase of every namespace seen, zeros included: alerts need the series to exist."""
+    namespaces = {namespace for namespace, _ in counts}
+    full = {(namespace, phase.value): 0 for namespace in namespaces for phase in phases}
+    full.update(counts)
+    return full
 
 
 def _only(values: Any) -> Any:

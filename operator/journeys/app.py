@@ -1,0 +1,93 @@
+"""The one place where the operator is wired, as ``cmd/main.go`` is in a kubebuilder project.
+
+:func:`build` turns the parsed command line into the application context :class:`App`, registers
+every Kopf handler (the controllers' by importing them, the webhooks' explicitly) and the
+start-up and clean-up steps that start the manager, metrics and leadership in order. The
+context is Kopf's ``memo``: handlers read it through small protocols, so mypy checks each edge.
+Kopf copies the memo per object once it has started; every field is set before that (at
+start-up at the latest) and only ever mutated inside the objects it holds.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from typing import Any
+
+import kopf
+
+import journeys.controllers.handlers
+import journeys.runtime.kopf_settings  # noqa: F401  (registers how Kopf is configured)
+from journeys.controllers.manager import Manager, ManagerOptions
+from journeys.runtime import metrics, peering
+from journeys.runtime.kube import Kube
+from journeys.webhooks import server
+from journeys.webhooks.handlers import AdmissionContext
+from journeys.webhooks.options import options_from as admission_options
+
+
+@dataclass
+class App:
+    """Everything that lives as long as the operator process."""
+
+    manager_options: ManagerOptions
+    metrics_options: metrics.MetricsOptions
+    peering_options: peering.PeeringOptions
+    admission_context: AdmissionContext | None = None
+    started: Manager | None = None
+    leadership: peering.Leadership | None = None
+    metrics_server: metrics.MetricsServer | None = None
+
+    @property
+    def manager(self) -> Manager:
+        assert self.started is not None, "the manager starts before any handler is called"
+        return self.started
+
+    @property
+    def admission(self) -> AdmissionContext:
+        assert self.admission_context is not None, "admission handlers only with webhooks"
+        return self.admission_context
+
+    def leading(self) -> bool:
+        return self.leadership is None or self.leadership.leading
+
+    async def start(self) -> None:
+        """The manager first: metrics report it and leadership pauses or resumes its queues."""
+        manager = Manager(kube=await Kube.connect(), options=self.manager_options)
+        self.started = manager
+        manager.start()
+        if self.metrics_options.enabled:
+            collector = metrics.StateCollector(manager.snapshot, self.leading)
+            self.metrics_server = metrics.MetricsServer(self.metrics_options, collector)
+            await self.metrics_server.start()
+        if self.peering_options.name is not None:
+            self.leadership = peering.Leadership(self.peering_options, manager)
+            self.leadership.start()
+
+    async def stop(self) -> None:
+        if self.leadership is not None:
+            await self.leadership.stop()
+        if self.metrics_server is not None:
+            await self.metrics_server.stop()
+        if self.started is not None:
+            await self.started.stop()
+
+
+def build(args: argparse.Namespace, registry: kopf.OperatorRegistry | None = None) -> App:
+    """The application for these options, with its start-up and clean-up steps registered."""
+    app = App(
+        manager_options=ManagerOptions(participant_concurrency=args.participant_concurrency),
+        metrics_options=metrics.options_from(args),
+        peering_options=peering.options_from(args),
+    )
+    app.admission_context = server.install(admission_options(args), registry)
+
+    async def start_operator(**_: Any) -> None:
+        await app.start()
+
+    async def stop_operator(**_: Any) -> None:
+        await app.stop()
+
+    kopf.on.startup(id="start-operator", registry=registry)(start_operator)
+    kopf.on.cleanup(id="stop-operator", registry=registry)(stop_operator)
+    return app

@@ -1,0 +1,108 @@
+"""From the bodies Kopf hands over to the small immutable facts the view indexes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import Enum
+from typing import Any, TypeVar
+
+from journeys.api.models import (
+    JOURNEY_KIND,
+    JourneyPhase,
+    JourneyState,
+    ParticipantPhase,
+    default_family,
+)
+from journeys.core.participants import JobFacts, JobOutcome
+from journeys.view.state import FamilyMember, Index, Indexes, ParticipantView
+
+E = TypeVar("E", bound=Enum)
+D = TypeVar("D")
+
+
+class _LastView:
+    """The last participant body seen and its view.
+
+    Kopf calls the participants index and the event handler one after the other with the same
+    body object, so each watch event builds one view instead of two.
+    """
+
+    body: object = None
+    view: ParticipantView | None = None
+
+
+_last = _LastView()
+
+
+def participant_view(namespace: str, name: str, body: Mapping[str, Any]) -> ParticipantView:
+    """The participant's view; the handlers of one watch event share one (immutable) object."""
+    last = _last.view
+    if body is _last.body and last is not None and (last.namespace, last.name) == (namespace, name):
+        return last
+    view = _participant_view(namespace, name, body)
+    _last.body, _last.view = body, view
+    return view
+
+
+def _participant_view(namespace: str, name: str, body: Mapping[str, Any]) -> ParticipantView:
+    spec = body.get("spec", {})
+    status = body.get("status", {})
+    owners = body.get("metadata", {}).get("ownerReferences") or []
+    return ParticipantView(
+        namespace=namespace,
+        name=name,
+        uid=body.get("metadata", {}).get("uid", ""),
+        journey=spec.get("journey", ""),
+        profile=spec.get("profile", ""),
+        phase=_enum(ParticipantPhase, status.get("phase"), ParticipantPhase.PENDING),
+        reason=str(status.get("reason") or ""),
+        attributes=dict(spec.get("attributes") or {}),
+        owned=any(o.get("kind") == JOURNEY_KIND for o in owners),
+    )
+
+
+def family_member(name: str, spec: Mapping[str, Any], status: Mapping[str, Any]) -> FamilyMember:
+    return FamilyMember(
+        name=name,
+        version=int(spec.get("version") or 1),
+        state=_enum(JourneyState, spec.get("state"), JourneyState.LIVE),
+        phase=_enum(JourneyPhase, status.get("phase"), None),
+    )
+
+
+def family_key(namespace: str, name: str, spec: Mapping[str, Any]) -> tuple[str, str]:
+    return (namespace, spec.get("family") or default_family(name))
+
+
+def journey_entry(body: Mapping[str, Any]) -> dict[str, Any]:
+    """The journey's body as indexed: everything but ``managedFields`` (large, never read)."""
+    metadata = {k: v for k, v in body.get("metadata", {}).items() if k != "managedFields"}
+    return {**dict(body), "metadata": metadata}
+
+
+def job_facts(spec: Mapping[str, Any], status: Mapping[str, Any]) -> JobFacts:
+    """A Job's outcome from its final conditions (Complete or Failed)."""
+    finished = {c.get("type") for c in status.get("conditions") or [] if c.get("status") == "True"}
+    outcome = (
+        JobOutcome.SUCCEEDED
+        if "Complete" in finished
+        else JobOutcome.FAILED
+        if "Failed" in finished
+        else JobOutcome.RUNNING
+    )
+    return JobFacts(outcome=outcome, suspended=bool(spec.get("suspend")))
+
+
+def indexes_from(kwargs: Mapping[str, Any]) -> Indexes:
+    """Kopf hands every ``@kopf.index`` to every resource handler, admission ones included."""
+    indexes: dict[str, Index] = {
+        field: kwargs[f"{field}_index"] for field in ("journeys", "family", "participants", "jobs")
+    }
+    return Indexes(**indexes)
+
+
+def _enum(kind: type[E], value: Any, default: D) -> E | D:
+    try:
+        return kind(value)
+    except ValueError:
+        return default
