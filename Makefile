@@ -67,8 +67,8 @@ run: $(VENV_PY) install-crds ## Set everything up and run the operator in the fo
 
 .PHONY: lint
 lint: $(VENV_PY) ## ruff and mypy.
-	$(VENV)/bin/ruff check operator tests hack
-	$(VENV)/bin/ruff format --check operator tests hack
+	$(VENV)/bin/ruff check operator tests bench hack
+	$(VENV)/bin/ruff format --check operator tests bench hack
 	$(VENV)/bin/mypy
 
 # Debian's chromium for the dashboard's browser tests (Playwright drives it; no browser download).

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import yaml
 from kubernetes import client, config
-from kubernetes.client.rest import ApiException
+from kubernetes.client.exceptions import ApiException
 
 FIELD_MANAGER = "journeys-install"
 
@@ -47,7 +47,8 @@ def install(directory: Path, timeout: float = 60.0) -> None:
 def _established(api: client.ApiextensionsV1Api, name: str) -> bool:
     crd = api.read_custom_resource_definition(name)
     return any(
-        c.type == "Established" and c.status == "True" for c in (crd.status.conditions or [])
+        c.type == "Established" and c.status == "True"
+        for c in ((crd.status.conditions if crd.status else None) or [])
     )
 
 
