@@ -47,13 +47,19 @@ cluster:
 	@if [ -z "$(KUBECONFIG)" ]; then $(PYTHON) hack/cluster.py up; else echo "Using the configured cluster: KUBECONFIG=$(KUBECONFIG)"; fi
 
 .PHONY: crds
-crds: $(VENV_PY) ## Regenerate crds/ (and their copy in manifests/crds/) from the pydantic models.
+crds: $(VENV_PY) ## Regenerate crds/ (and their copy in manifests/crds/), the admission policies and roles.
 	$(VENV_PY) -m journeys.api.crds --write crds/
 	$(VENV_PY) -m journeys.api.crds --write manifests/crds/
+	$(VENV_PY) -m journeys.api.policies --write manifests/
+
+.PHONY: webhooks-manifest
+webhooks-manifest: $(VENV_PY) ## Regenerate manifests/webhooks/ from the webhooks' table (WEBHOOKS_MANIFEST=path for elsewhere).
+	$(VENV_PY) -m journeys.webhooks.manifest --write $(or $(WEBHOOKS_MANIFEST),manifests/webhooks)
 
 .PHONY: install-crds
 install-crds: cluster $(VENV_PY)
-	KUBECONFIG=$(CLUSTER_KUBECONFIG) $(VENV_PY) hack/install_crds.py crds/
+	KUBECONFIG=$(CLUSTER_KUBECONFIG) $(VENV_PY) hack/install_crds.py crds/ \
+		manifests/policies/admission-policies.yaml manifests/rbac/user-roles.yaml
 
 .PHONY: run
 run: $(VENV_PY) install-crds ## Set everything up and run the operator in the foreground.
@@ -61,8 +67,8 @@ run: $(VENV_PY) install-crds ## Set everything up and run the operator in the fo
 
 .PHONY: lint
 lint: $(VENV_PY) ## ruff and mypy.
-	$(VENV)/bin/ruff check operator tests hack
-	$(VENV)/bin/ruff format --check operator tests hack
+	$(VENV)/bin/ruff check operator tests bench hack
+	$(VENV)/bin/ruff format --check operator tests bench hack
 	$(VENV)/bin/mypy
 
 # Debian's chromium for the dashboard's browser tests (Playwright drives it; no browser download).
