@@ -14,7 +14,7 @@ from cryptography import x509
 from journeys.runtime.kopf_namespaces import matches_any
 from journeys.webhooks import configurations, manifest, options, server
 from journeys.webhooks.certificates import CertificateFiles
-from journeys.webhooks.handlers import AdmissionContext, register
+from journeys.webhooks.handlers import AdmissionContext, register, registrations
 from journeys.webhooks.table import WEBHOOKS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -99,15 +99,39 @@ def test_the_manifest_can_be_written_elsewhere(tmp_path: Path) -> None:
     assert manifest.main(["--check", str(tmp_path / "missing.yaml")]) == 1
 
 
-def test_handlers_are_registered_from_the_table() -> None:
+def test_handlers_are_registered_from_the_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What reaches Kopf's public decorators, recorded by replacing them (no private API)."""
+    calls: list[tuple[str, tuple[object, ...], dict[str, object], object]] = []
+
+    def recording(kind: str) -> object:
+        def decorator(*args: object, **kwargs: object) -> object:
+            def take(fn: object) -> object:
+                calls.append((kind, args, kwargs, fn))
+                return fn
+
+            return take
+
+        return decorator
+
+    monkeypatch.setattr(kopf.on, "mutate", recording("mutate"))
+    monkeypatch.setattr(kopf.on, "validate", recording("validate"))
     registry = kopf.OperatorRegistry()
     register(registry)
-    handlers = {h.id: h for h in registry._webhooks.get_all_handlers()}
-    assert set(handlers) == {webhook.id for webhook in WEBHOOKS}
+    by_id = {kwargs["id"]: (kind, args, kwargs, fn) for kind, args, kwargs, fn in calls}
+    assert len(calls) == len(by_id) == len(WEBHOOKS)
+    expected = {entry.webhook.id: entry.fn for entry in registrations()}
     for webhook in WEBHOOKS:
-        handler = handlers[webhook.id]  # type: ignore[index]
-        assert list(handler.operations or []) == list(webhook.operations)
-        assert (handler.reason.value == "mutating") == webhook.mutating
+        kind, args, kwargs, fn = by_id[webhook.id]
+        assert kind == ("mutate" if webhook.mutating else "validate")
+        assert args == ("journeys.dev", "v1alpha1", webhook.plural)
+        assert kwargs["registry"] is registry
+        assert kwargs["operations"] == list(webhook.operations)
+        assert kwargs["ignore_failures"] == (webhook.failure_policy == "Ignore")
+        assert fn is expected[webhook.id]
+
+
+def test_kopf_accepts_the_registrations() -> None:
+    register(kopf.OperatorRegistry())  # Kopf's own checks of the options, on a fresh registry
 
 
 def test_generated_certificate_is_signed_by_its_ca(tmp_path: Path) -> None:
