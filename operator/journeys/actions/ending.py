@@ -46,8 +46,8 @@ class EndPreview:
 def end_patch(ending: Ending, reason: str = "") -> dict[str, Any]:
     """The merge patch of the journey's spec that asks for ``ending`` (and records why)."""
     spec: dict[str, Any] = {"state": STATE_OF_ENDING[ending].value}
-    if reason and ending == "stop":
-        spec["stopReason"] = reason
+    if reason:
+        spec["stopReason" if ending == "stop" else "closeReason"] = reason
     return {"spec": spec}
 
 

@@ -101,7 +101,7 @@ class JourneyView:
             superseded_by=status.superseded_by or "",
             closed_by=status.closed_by or "",
             closed_at=status.closed_at,
-            close_reason=getattr(status, "close_reason", None) or "",
+            close_reason=status.close_reason or "",
             stopped_by=status.stopped_by or "",
             stopped_at=status.stopped_at,
             stop_reason=status.stop_reason or "",

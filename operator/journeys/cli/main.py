@@ -219,7 +219,7 @@ def _end(ending: actions.Ending, args: argparse.Namespace, kube: KubeClient, io:
     shown: set[str] = set()
     _show_warnings(preview.warnings, io, shown)
     if ending == "close":
-        dialog = render.close_dialog(view, preview.inside, view.drain_timeout)
+        dialog = render.close_dialog(view, preview.inside, view.drain_timeout, reason)
     else:
         dialog = render.stop_dialog(view, preview.inside, view.halt_policy, reason)
     if preview.managed_by:

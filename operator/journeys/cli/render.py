@@ -39,7 +39,7 @@ def question(verb: str, name: str) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def close_dialog(journey: JourneyView, who: Inside, drain_timeout: str) -> str:
+def close_dialog(journey: JourneyView, who: Inside, drain_timeout: str, reason: str = "") -> str:
     """What closing does: entries end now, those inside finish, then the journey is Finished."""
     lines = [f"Close journey {journey.name} to new entries (namespace {journey.namespace})?"]
     if journey.effective_phase != "Live":
@@ -59,6 +59,7 @@ def close_dialog(journey: JourneyView, who: Inside, drain_timeout: str) -> str:
         )
     else:
         lines.append("  - No participant is inside: the journey will be Finished right away.")
+    lines.append(_reason_line(reason))
     lines.append("  - " + NO_RESUME.format(what="closed"))
     return "\n".join(lines)
 
@@ -89,10 +90,7 @@ def stop_dialog(journey: JourneyView, who: Inside, policy: str, reason: str) -> 
             f"({_agree(who.pending, 'it has', 'they have')} no Job yet)."
         )
     lines.append("  - No one new can enter it.")
-    if reason:
-        lines.append(f"  - Reason recorded: {reason}")
-    else:
-        lines.append("  - No reason given (--reason TEXT records why, for everyone to see).")
+    lines.append(_reason_line(reason))
     lines.append("  - " + NO_RESUME.format(what="stopped"))
     return "\n".join(lines)
 
@@ -105,6 +103,12 @@ def gitops_note(journey: JourneyView, tool: str, ending: str) -> str:
         f"from git, and a sync that sets spec.state back is refused (no journey resumes). To do "
         f"it in git instead, set spec.state: {state} in its manifest and let {tool} apply it."
     )
+
+
+def _reason_line(reason: str) -> str:
+    if reason:
+        return f"  - Reason recorded: {reason}"
+    return "  - No reason given (--reason TEXT records why, for everyone to see)."
 
 
 def new_version_dialog(new: NewJourney, superseded: Sequence[tuple[JourneyView, Inside]]) -> str:
@@ -314,7 +318,8 @@ def _audit_lines(view: JourneyView) -> list[str]:
     lines = []
     if view.closed_at:
         by = f" by {view.closed_by}" if view.closed_by else ""
-        lines.append(f"Closed:        {format_time(view.closed_at)}{by}")
+        why = f", reason: {view.close_reason}" if view.close_reason else ""
+        lines.append(f"Closed:        {format_time(view.closed_at)}{by}{why}")
     if view.superseded_by:
         lines.append(f"Superseded by: {view.superseded_by}")
     if view.stopped_at:
