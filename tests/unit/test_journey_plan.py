@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from journeys.api.models import Journey, JourneyPhase, ParticipantPhase
-from journeys.core.journey_plan import plan_journey
+from journeys.core.journey_plan import plan_journey, unreadable_status
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 A, P, C, F, H, R = (
@@ -82,6 +82,18 @@ def test_close_records_who_and_when_from_the_audit_annotations() -> None:
     assert plan.requeue_at == datetime(2026, 11, 27, 11, 0, tzinfo=UTC) + timedelta(days=91)
 
 
+def test_close_records_why_in_status_and_event() -> None:
+    plan = plan_journey(
+        journey("closed", closeReason="spring campaign over", status={"phase": "Live"}), [A], NOW
+    )
+    assert plan.status.phase == JourneyPhase.CLOSED
+    assert plan.status.close_reason == "spring campaign over"
+    assert "(reason: spring campaign over)" in plan.transitions[0].message
+    silent = plan_journey(journey("closed", status={"phase": "Live"}), [A], NOW)
+    assert silent.status.close_reason is None
+    assert "reason" not in silent.transitions[0].message
+
+
 def test_stop_halts_and_reports_progress() -> None:
     plan = plan_journey(
         journey("stopped", stopReason="wrong audience", status={"phase": "Live"}), [A, A, P], NOW
@@ -129,3 +141,21 @@ def test_stalled_is_reported_and_not_ready() -> None:
     plan = plan_journey(journey(), [], NOW, stalled="template refused: spec.template invalid")
     assert conditions(plan)["Ready"] == ("False", "Stalled")
     assert conditions(plan)["Stalled"] == ("True", "Stalled")
+
+
+def test_an_unreadable_spec_changes_only_ready_and_stalled() -> None:
+    live = plan_journey(journey(), [A], NOW).status.model_dump(by_alias=True, mode="json")
+    later = NOW + timedelta(minutes=1)
+    status, message = unreadable_status(live, 4, ValueError("bad drain"), later)
+    assert message == "the journey cannot be reconciled: bad drain"
+    assert set(status) == {"observedGeneration", "conditions"}
+    assert status["observedGeneration"] == 4
+    by_type = {c["type"]: c for c in status["conditions"]}
+    assert (by_type["Ready"]["status"], by_type["Ready"]["reason"]) == ("False", "Stalled")
+    assert (by_type["Stalled"]["status"], by_type["Stalled"]["reason"]) == ("True", "InvalidSpec")
+    assert by_type["Stalled"]["message"] == message
+    # The other conditions are kept as they were, transition times included.
+    before = {c["type"]: c for c in live["conditions"]}
+    assert by_type["AcceptingEntries"] == before["AcceptingEntries"]
+    # Said once: the same error later gives the same status (nothing to write again).
+    assert unreadable_status({**live, **status}, 4, ValueError("bad drain"), later)[0] == status
