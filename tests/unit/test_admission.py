@@ -1,4 +1,5 @@
-"""The admission decisions, exhaustively and without a cluster (journeys.core.admission)."""
+"""The admission decisions, exhaustively and without a cluster (journeys.core.admission and
+journeys.core.mutations)."""
 
 from __future__ import annotations
 
@@ -20,25 +21,23 @@ from journeys.api import (
     JourneyPhase,
     JourneyState,
     ObjectMeta,
+    family_of,
+    spec_state,
 )
 from journeys.core.admission import (
-    AUDIT_ANNOTATIONS,
     CONTROL_PLANE_DELETERS,
     AdmissionReason,
     Effective,
     Refusal,
     Sibling,
     effective_from_status,
-    family_of,
     journey_create_verdict,
     journey_delete_verdict,
-    journey_mutation,
     journey_update_verdict,
     participant_entry_verdict,
-    participant_mutation,
     phase_cause,
-    spec_state,
 )
+from journeys.core.mutations import AUDIT_ANNOTATIONS, journey_mutation, participant_mutation
 from journeys.core.participants import JourneyFacts, ParticipantReason, entry_refusal
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

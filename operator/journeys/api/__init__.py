@@ -18,6 +18,7 @@ from journeys.api.durations import (
 from journeys.api.families import (
     default_family,
     effective_family,
+    family_of,
     is_valid_family,
 )
 from journeys.api.journey import (
@@ -31,6 +32,7 @@ from journeys.api.journey import (
     JourneySpec,
     JourneyStatus,
     ParticipantCounts,
+    spec_state,
 )
 from journeys.api.limits import (
     ATTRIBUTE_KEY_PATTERN,
@@ -203,6 +205,7 @@ __all__ = [
     "check_attribute_keys",
     "default_family",
     "effective_family",
+    "family_of",
     "format_duration",
     "format_timestamp",
     "is_legal_state_transition",
@@ -212,5 +215,6 @@ __all__ = [
     "parse_enum",
     "parse_timestamp",
     "plural",
+    "spec_state",
     "state_transition_refusal",
 ]

@@ -7,6 +7,8 @@ webhook, the operator and the plugin derive the same family from a name.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import Any
 
 from journeys.api.limits import DNS_LABEL_PATTERN, MAX_FAMILY_LENGTH
 
@@ -30,3 +32,13 @@ def effective_family(name: str, family: str | None = None) -> str:
 def is_valid_family(family: str) -> bool:
     """Whether ``family`` is a DNS label short enough to leave room for ``-v<N>``."""
     return len(family) <= MAX_FAMILY_LENGTH and _DNS_LABEL.fullmatch(family) is not None
+
+
+def family_of(name: str, spec: Mapping[str, Any]) -> str | None:
+    """:func:`effective_family` of a raw object (a request, a listed dict); ``None`` when
+    ``spec.family`` is unset and the name gives no valid family (the CRD then refuses it)."""
+    explicit = spec.get("family")
+    if isinstance(explicit, str) and explicit:
+        return explicit
+    derived = effective_family(name)
+    return derived if name and is_valid_family(derived) else None

@@ -9,6 +9,7 @@ shows or assumes a default takes it from here.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any, Final, Self
 
@@ -37,13 +38,19 @@ from journeys.api.names import (
     LABEL_JOURNEY,
     LABEL_PARTICIPANT,
 )
-from journeys.api.states import HaltPolicy, JourneyPhase, JourneyState
+from journeys.api.states import HaltPolicy, JourneyPhase, JourneyState, parse_enum
 from journeys.api.validators import DurationString, Family, Timestamp
 
 #: 91 days, the reference product's fixed drain period.
 DEFAULT_DRAIN_TIMEOUT: Final = "2184h"
 DEFAULT_HALT_POLICY: Final = HaltPolicy.SUSPEND
 DEFAULT_STATE: Final = JourneyState.LIVE
+
+
+def spec_state(spec: Mapping[str, Any]) -> JourneyState:
+    """``spec.state`` of a raw object with the default filled in; an unknown value reads as the
+    default and is left to the schema to refuse."""
+    return parse_enum(JourneyState, spec.get("state")) or DEFAULT_STATE
 
 
 class Drain(ApiModel):

@@ -1,4 +1,4 @@
-"""What the admission webhooks decide: refusals, warnings and defaults, as pure functions.
+"""What the validating webhooks decide: refusals and warnings, as pure functions.
 
 The webhook shell (``journeys.webhooks``) gathers facts from the operator's in-memory view and
 asks these functions; nothing here does I/O or knows Kopf. The lifecycle rules themselves are not
@@ -6,53 +6,35 @@ repeated: legal transitions come from the API table (the CRD's CEL rule is built
 entry decisions from :func:`journeys.core.participants.entry_refusal` (the operator's own check),
 so the API server, the webhook and the operator cannot drift apart. What this module adds is
 what a person needs to act on a refusal: which journey, in which phase since when, and what to do
-instead.
-
-Mutations are returned as a merge patch (``None`` removes a key), which the shell hands to Kopf
-(Kopf turns it into the JSON patch of the admission response).
+instead. What the mutating webhook changes is in :mod:`journeys.core.mutations`.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Final
 
 from journeys.api import (
-    ANNOTATION_CLOSED_AT,
-    ANNOTATION_CLOSED_BY,
-    ANNOTATION_STOPPED_AT,
-    ANNOTATION_STOPPED_BY,
-    JOURNEY_KIND,
-    LABEL_FAMILY,
-    LABEL_JOURNEY,
-    LABEL_VERSION,
     JourneyPhase,
     JourneyState,
-    ObjectMeta,
-    effective_family,
-    format_timestamp,
-    is_legal_state_transition,
-    is_valid_family,
     new_version_hint,
     parse_enum,
     parse_timestamp,
     plural,
     state_transition_refusal,
 )
-from journeys.core.jobs import journey_owner_reference
-from journeys.core.participants import JourneyFacts, ParticipantReason, entry_refusal
+from journeys.api import family_of as family_of  # noqa: PLC0414  (transition re-export)
+from journeys.api import spec_state as spec_state  # noqa: PLC0414  (transition re-export)
 
-#: The audit annotations the mutating webhook owns: who closed or stopped a journey, and when.
-AUDIT_ANNOTATIONS: Final = (
-    ANNOTATION_CLOSED_BY,
-    ANNOTATION_CLOSED_AT,
-    ANNOTATION_STOPPED_BY,
-    ANNOTATION_STOPPED_AT,
-)
+# Transition re-exports for journeys.webhooks: import these from journeys.core.mutations.
+from journeys.core.mutations import Mutation as Mutation  # noqa: PLC0414
+from journeys.core.mutations import journey_mutation as journey_mutation  # noqa: PLC0414
+from journeys.core.mutations import participant_mutation as participant_mutation  # noqa: PLC0414
+from journeys.core.participants import JourneyFacts, ParticipantReason, entry_refusal
 
 #: Control-plane users whose deletions are never refused: the namespace controller empties a
 #: namespace being deleted (refusing would leave it Terminating forever), and the garbage
@@ -112,14 +94,6 @@ class Verdict:
 
 
 @dataclass(frozen=True)
-class Mutation:
-    """What the mutating webhook changes (a merge patch) and tells (warnings)."""
-
-    patch: dict[str, Any] = field(default_factory=dict)
-    warnings: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
 class Effective:
     """A journey's effective state as the operator sees it (``status.phase`` may lag it).
 
@@ -150,15 +124,6 @@ class Sibling:
     version: int
 
 
-def family_of(name: str, spec: Mapping[str, Any]) -> str | None:
-    """The effective family: ``spec.family``, else the default from the name when it is valid."""
-    explicit = spec.get("family")
-    if isinstance(explicit, str) and explicit:
-        return explicit
-    derived = effective_family(name)
-    return derived if name and is_valid_family(derived) else None
-
-
 def effective_from_status(state: JourneyState, status: Mapping[str, Any]) -> Effective:
     """The effective state from the object alone, for when the operator has not seen it yet."""
     phase = parse_enum(JourneyPhase, status.get("phase"))
@@ -177,11 +142,6 @@ def effective_from_status(state: JourneyState, status: Mapping[str, Any]) -> Eff
     cause = f"superseded by {status['supersededBy']}" if status.get("supersededBy") else ""
     active = (status.get("participants") or {}).get("active") or 0
     return Effective(phase=phase, since=since, cause=cause, in_flight=int(active))
-
-
-def spec_state(spec: Mapping[str, Any]) -> JourneyState:
-    """``spec.state`` with the CRD's default; an unknown value is left to the schema to refuse."""
-    return parse_enum(JourneyState, spec.get("state")) or JourneyState.LIVE
 
 
 def phase_cause(
@@ -404,112 +364,3 @@ def participant_entry_verdict(
         if details:
             message += f" ({'; '.join(details)})"
     return Verdict(Refusal(action.reason, message))
-
-
-# --- Mutations -----------------------------------------------------------------------------------
-
-
-def journey_mutation(
-    operation: str,
-    name: str,
-    spec: Mapping[str, Any],
-    metadata: Mapping[str, Any],
-    old_spec: Mapping[str, Any] | None,
-    old_metadata: Mapping[str, Any] | None,
-    username: str,
-    now: datetime,
-) -> Mutation:
-    """Defaults that need the name, and the audit record of who closed or stopped, and when.
-
-    - ``spec.family`` defaults to the name without ``-v<N>`` (the same function as the CRD's
-      CEL), and the ``journeys.dev/family`` / ``journeys.dev/version`` labels mirror the
-      immutable family and version so that ``kubectl get jny -l journeys.dev/family=...`` works.
-    - The audit annotations are written only here: set when ``spec.state`` changes (or a
-      journey is created closed or stopped), kept as they were otherwise. A request that tries
-      to write, change or remove them gets them back as recorded, with a warning.
-    """
-    patch: dict[str, Any] = {}
-    warnings: list[str] = []
-
-    family = family_of(name, spec)
-    if family is not None and not spec.get("family"):
-        patch.setdefault("spec", {})["family"] = family
-
-    labels = dict(metadata.get("labels") or {})
-    wanted_labels: dict[str, str] = {}
-    if family is not None:
-        wanted_labels[LABEL_FAMILY] = family
-    if isinstance(spec.get("version"), int):
-        wanted_labels[LABEL_VERSION] = str(spec["version"])
-    label_patch = {k: v for k, v in wanted_labels.items() if labels.get(k) != v}
-
-    annotations = dict(metadata.get("annotations") or {})
-    recorded = _recorded_audit(old_metadata) if operation == "UPDATE" else {}
-    old_state = spec_state(old_spec) if operation == "UPDATE" and old_spec is not None else None
-    # What was recorded once is never rewritten.
-    wanted_audit = {**_audit_for(old_state, spec_state(spec), username, now), **recorded}
-    annotation_patch: dict[str, str | None] = {}
-    for key in AUDIT_ANNOTATIONS:
-        wanted = wanted_audit.get(key)
-        if annotations.get(key) != wanted:
-            annotation_patch[key] = wanted
-    tampered = sorted(k for k in annotation_patch if k in annotations or k in recorded)
-    if tampered:
-        warnings.append(
-            f"{', '.join(tampered)} {'is' if len(tampered) == 1 else 'are'} the audit record, "
-            "written only by the journeys admission webhook: kept as recorded"
-        )
-
-    if label_patch or annotation_patch:
-        meta: dict[str, Any] = patch.setdefault("metadata", {})
-        if label_patch:
-            meta["labels"] = label_patch
-        if annotation_patch:
-            meta["annotations"] = annotation_patch
-    return Mutation(patch=patch, warnings=tuple(warnings))
-
-
-def participant_mutation(
-    spec: Mapping[str, Any], metadata: Mapping[str, Any], journey: ObjectMeta | None
-) -> Mutation:
-    """The ``journeys.dev/journey`` label, so that a journey's participants can be selected,
-    and, when the journey exists, the owner reference to it.
-
-    Setting the reference in the creation itself saves the operator a metadata write per
-    entry (a third of its writes when admitting; benchmarks.md). Owner references given in the
-    request are kept; the operator adds the journey's own when it is missing.
-    """
-    patch: dict[str, Any] = {}
-    journey_name = spec.get("journey")
-    labels = metadata.get("labels") or {}
-    if isinstance(journey_name, str) and journey_name and labels.get(LABEL_JOURNEY) != journey_name:
-        patch["labels"] = {LABEL_JOURNEY: journey_name}
-    owners = list(metadata.get("ownerReferences") or [])
-    if (
-        journey is not None
-        and journey.uid
-        and journey.name == journey_name
-        and not any(isinstance(o, Mapping) and o.get("kind") == JOURNEY_KIND for o in owners)
-    ):
-        patch["ownerReferences"] = [*owners, journey_owner_reference(journey)]
-    return Mutation(patch={"metadata": patch} if patch else {})
-
-
-def _audit_for(
-    old: JourneyState | None, new: JourneyState, username: str, now: datetime
-) -> dict[str, str]:
-    """The annotations a change of ``spec.state`` from ``old`` (None: creation) records."""
-    if old == new or (old is not None and not is_legal_state_transition(old, new)):
-        return {}
-    who = username or "system:anonymous"
-    when = format_timestamp(now)
-    if new == JourneyState.CLOSED:
-        return {ANNOTATION_CLOSED_BY: who, ANNOTATION_CLOSED_AT: when}
-    if new == JourneyState.STOPPED:
-        return {ANNOTATION_STOPPED_BY: who, ANNOTATION_STOPPED_AT: when}
-    return {}
-
-
-def _recorded_audit(metadata: Mapping[str, Any] | None) -> dict[str, str]:
-    annotations = (metadata or {}).get("annotations") or {}
-    return {k: str(annotations[k]) for k in AUDIT_ANNOTATIONS if annotations.get(k)}
