@@ -1,17 +1,67 @@
-"""The real ``journeys-operator`` in a child process: started, measured (RSS), stopped."""
+"""The real ``journeys-operator`` in a child process: started, measured (RSS), stopped.
+
+The integration tests run the same process (``tests.integration.support`` imports it from here):
+the benchmarks measure exactly what the tests check.
+"""
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
-from tests.integration.support import OperatorProcess
-
 ROOT = Path(__file__).resolve().parents[1]
+
+
+class OperatorProcess:
+    """The real ``journeys-operator`` command in a child process, so tests can kill -9 it."""
+
+    def __init__(self, namespace: str, *extra: str, env: Mapping[str, str] | None = None) -> None:
+        self.env = {**os.environ, **(env or {})}  # e.g. KUBECONFIG of another identity
+        self.args = [
+            sys.executable,
+            "-m",
+            "journeys",
+            "--namespace",
+            namespace,
+            "--liveness",
+            "",
+            "--metrics-port",
+            "0",
+            *extra,
+        ]
+        self.log = Path(tempfile.mkstemp(prefix="journeys-operator-", suffix=".log")[1])
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> OperatorProcess:
+        with self.log.open("ab") as sink:
+            self.process = subprocess.Popen(
+                self.args, stdout=sink, stderr=subprocess.STDOUT, env=self.env
+            )
+        return self
+
+    def kill(self) -> None:
+        """SIGKILL: no cleanup, exactly like a crashed pod."""
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
 
 
 class Operator(OperatorProcess):

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import tempfile
 import time
-from collections.abc import Callable, Mapping
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any, TypeVar
 
+from bench.process import OperatorProcess  # noqa: F401  (the tests' operator: bench runs it too)
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
@@ -159,48 +154,3 @@ def wait_for_events(cluster: Cluster, name: str, *reasons: str, timeout: float =
         lambda: set(reasons) <= {e.reason for e in cluster.events(name)},
         timeout,
     )
-
-
-class OperatorProcess:
-    """The real ``journeys-operator`` command in a child process, so tests can kill -9 it."""
-
-    def __init__(self, namespace: str, *extra: str, env: Mapping[str, str] | None = None) -> None:
-        self.env = {**os.environ, **(env or {})}  # e.g. KUBECONFIG of another identity
-        self.args = [
-            sys.executable,
-            "-m",
-            "journeys",
-            "--namespace",
-            namespace,
-            "--liveness",
-            "",
-            "--metrics-port",
-            "0",
-            *extra,
-        ]
-        self.log = Path(tempfile.mkstemp(prefix="journeys-operator-", suffix=".log")[1])
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> OperatorProcess:
-        with self.log.open("ab") as sink:
-            self.process = subprocess.Popen(
-                self.args, stdout=sink, stderr=subprocess.STDOUT, env=self.env
-            )
-        return self
-
-    def kill(self) -> None:
-        """SIGKILL: no cleanup, exactly like a crashed pod."""
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")

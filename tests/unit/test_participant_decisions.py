@@ -9,6 +9,7 @@ import pytest
 
 from journeys.api.models import JourneyPhase, ParticipantPhase
 from journeys.core.participants import (
+    EXIT_PHASES,
     FINAL_PARTICIPANT_PHASES,
     ActionKind,
     JobFacts,
@@ -16,6 +17,9 @@ from journeys.core.participants import (
     JourneyFacts,
     ParticipantReason,
     decide_participant,
+    job_name_taken,
+    job_refused,
+    participant_status,
 )
 
 SINCE = datetime(2026, 11, 1, tzinfo=UTC)
@@ -141,3 +145,45 @@ def test_halting_a_deleted_job_is_idempotent() -> None:
     # Delete policy: after the Job is gone a retry still marks the participant Halted.
     action = decide_participant(ParticipantPhase.ACTIVE, journey(JourneyPhase.STOPPED), None)
     assert (action.kind, action.phase) == (ActionKind.HALT, ParticipantPhase.HALTED)
+
+
+NOW = datetime(2026, 11, 27, 12, 0, 30, tzinfo=UTC)
+STAMP = "2026-11-27T12:00:30Z"
+
+
+def test_entering_sets_entered_at_and_the_job_and_leaving_sets_exited_at() -> None:
+    admit = decide_participant(ParticipantPhase.PENDING, journey(), None)
+    assert admit.kind == ActionKind.ADMIT
+    assert participant_status(admit, "alice", NOW) == {
+        "phase": "Active",
+        "reason": "Admitted",
+        "message": "entered journey welcome-v1",
+        "enteredAt": STAMP,
+        "job": "alice",
+    }
+    # Found with its Job after a restart: it entered too.
+    found = decide_participant(ParticipantPhase.PENDING, journey(), JobFacts())
+    assert found.kind == ActionKind.MARK_ACTIVE
+    assert participant_status(found, "alice", NOW)["enteredAt"] == STAMP
+    for outcome, phase in ((JobOutcome.SUCCEEDED, "Completed"), (JobOutcome.FAILED, "Failed")):
+        done = decide_participant(ParticipantPhase.ACTIVE, journey(), JobFacts(outcome=outcome))
+        status = participant_status(done, "alice", NOW)
+        assert (status["phase"], status["exitedAt"], "enteredAt" in status) == (phase, STAMP, False)
+    halted = decide_participant(ParticipantPhase.ACTIVE, journey(JourneyPhase.STOPPED), JobFacts())
+    assert participant_status(halted, "alice", NOW)["exitedAt"] == STAMP
+    # A rejected participant never entered, so it never exits either.
+    rejected = decide_participant(ParticipantPhase.PENDING, journey(JourneyPhase.CLOSED), None)
+    assert rejected.kind == ActionKind.REJECT
+    assert set(participant_status(rejected, "alice", NOW)) == {"phase", "reason", "message"}
+    assert FINAL_PARTICIPANT_PHASES - {ParticipantPhase.REJECTED} == EXIT_PHASES
+
+
+def test_a_refused_job_fails_the_participant_and_says_why() -> None:
+    taken = job_name_taken("alice")
+    assert (taken.kind, taken.phase, taken.reason) == (
+        ActionKind.RECORD_OUTCOME,
+        ParticipantPhase.FAILED,
+        ParticipantReason.JOB_REFUSED,
+    )
+    assert "a Job named alice already exists" in taken.message
+    assert participant_status(job_refused("bad template"), "alice", NOW)["exitedAt"] == STAMP

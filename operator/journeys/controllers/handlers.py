@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 import kopf
 
-from journeys.api.models import (
+from journeys.api import (
     GROUP,
     JOURNEY_PLURAL,
     LABEL_PARTICIPANT,

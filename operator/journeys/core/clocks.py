@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from journeys.api.models import JourneyPhase, JourneyStatus
+from journeys.api import JourneyPhase, JourneyStatus
 from journeys.core.conditions import find_condition
 from journeys.core.lifecycle import PhaseReason
 

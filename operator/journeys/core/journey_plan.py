@@ -13,8 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from journeys.api.durations import parse_duration
-from journeys.api.models import (
+from journeys.api import (
     ANNOTATION_CLOSED_AT,
     ANNOTATION_CLOSED_BY,
     ANNOTATION_STOPPED_AT,
@@ -25,6 +24,8 @@ from journeys.api.models import (
     JourneyStatus,
     ParticipantCounts,
     ParticipantPhase,
+    parse_timestamp,
+    plural,
 )
 from journeys.core.conditions import condition, find_condition, merge_conditions
 from journeys.core.lifecycle import (
@@ -82,7 +83,7 @@ def plan_journey(
     old = journey.status
     counts, in_flight = count_participants(phases)
     annotations = journey.metadata.annotations or {}
-    closing = old.closed_at or _annotation_time(annotations, ANNOTATION_CLOSED_AT)
+    closing = old.closed_at or parse_timestamp(annotations.get(ANNOTATION_CLOSED_AT))
     facts = PhaseFacts(
         state=journey.spec.state,
         previous=old.phase,
@@ -90,7 +91,7 @@ def plan_journey(
         end_at=journey.spec.end_at,
         superseded_by=superseded_by or old.superseded_by,
         closed_at=closing,
-        drain_timeout=parse_duration(journey.spec.drain.timeout),
+        drain_timeout=journey.spec.drain.timeout_duration,
         in_flight=in_flight,
     )
     decision = decide_phase(facts, _previous_reason(old))
@@ -140,11 +141,6 @@ def unreadable_status(
     return status, message
 
 
-def participants(count: int) -> str:
-    """Count and noun in agreement (1 participant, 3 participants): people read these."""
-    return f"{count} participant{'' if count == 1 else 's'}"
-
-
 def _previous_reason(old: JourneyStatus) -> PhaseReason | None:
     found = find_condition(old.conditions, "Ready")
     if found is None:
@@ -177,8 +173,9 @@ def _next_status(
     if closed and status.closed_at is None:
         status.closed_at = facts.closed_at or now
         status.closed_by = annotations.get(ANNOTATION_CLOSED_BY) or _closed_by(decision, facts)
+        status.close_reason = journey.spec.close_reason or None
     if decision.phase == JourneyPhase.STOPPED and status.stopped_at is None:
-        status.stopped_at = _annotation_time(annotations, ANNOTATION_STOPPED_AT) or now
+        status.stopped_at = parse_timestamp(annotations.get(ANNOTATION_STOPPED_AT)) or now
         status.stopped_by = annotations.get(ANNOTATION_STOPPED_BY) or _stopped_by(decision)
         status.stop_reason = journey.spec.stop_reason or _stop_reason(decision, facts)
     if decision.phase == JourneyPhase.FINISHED and status.finished_at is None:
@@ -210,16 +207,6 @@ def _since(status: JourneyStatus, phase: JourneyPhase) -> datetime | None:
     }.get(phase)
 
 
-def _annotation_time(annotations: dict[str, str], key: str) -> datetime | None:
-    value = annotations.get(key)
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-
-
 _PHASE_MESSAGES = {
     PhaseReason.LIVE: "journey is live and accepts entries",
     PhaseReason.CLOSE_REQUESTED: "journey closed to new entries",
@@ -247,10 +234,12 @@ def _transitions(
         message += f" by {who}"
     if decision.phase == JourneyPhase.STOPPED and status.stop_reason:
         message += f" (reason: {status.stop_reason})"
+    elif decision.phase == JourneyPhase.CLOSED and status.close_reason:
+        message += f" (reason: {status.close_reason})"
     if decision.halt_in_flight and in_flight:
-        message += f"; halting {participants(in_flight)}"
+        message += f"; halting {plural(in_flight, 'participant')}"
     elif decision.phase == JourneyPhase.CLOSED:
-        message += f"; {participants(in_flight)} still inside"
+        message += f"; {plural(in_flight, 'participant')} still inside"
     warning = (
         decision.phase == JourneyPhase.STOPPED or decision.reason == PhaseReason.DRAIN_TIMED_OUT
     )
@@ -273,7 +262,7 @@ def _conditions(
     summary = _PHASE_MESSAGES[decision.reason]
     deadline = drain_deadline(facts)
     drain_message = (
-        f"{participants(in_flight)} still inside; drain ends at {deadline.isoformat()}"
+        f"{plural(in_flight, 'participant')} still inside; drain ends at {deadline.isoformat()}"
         if phase == JourneyPhase.CLOSED and deadline is not None
         else "journey is not draining"
     )
@@ -293,7 +282,7 @@ def _conditions(
             "Halted",
             halted and halting == 0,
             "Halting" if halting else reason,
-            f"{participants(halting)} left to halt" if halting else summary,
+            f"{plural(halting, 'participant')} left to halt" if halting else summary,
             generation,
             now,
         ),
@@ -302,7 +291,7 @@ def _conditions(
             "Reconciling",
             halting > 0,
             "Halting" if halting else reason,
-            f"halting {participants(halting)}" if halting else "nothing in progress",
+            f"halting {plural(halting, 'participant')}" if halting else "nothing in progress",
             generation,
             now,
         ),

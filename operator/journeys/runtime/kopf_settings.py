@@ -8,7 +8,7 @@ from typing import Any, cast
 
 import kopf
 
-from journeys.api.models import GROUP
+from journeys.api import GROUP
 
 
 class NoDiffBase(kopf.DiffBaseStorage):

@@ -16,7 +16,7 @@ from typing import Any
 
 from kubernetes.aio import client, config
 
-from journeys.api.models import GROUP, VERSION
+from journeys.api import GROUP, VERSION
 
 MERGE_PATCH = "application/merge-patch+json"
 FIELD_MANAGER = "journeys-operator"

@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from enum import Enum
-from typing import Any, TypeVar
+from typing import Any
 
-from journeys.api.models import (
+from journeys.api import (
     JOURNEY_KIND,
     JourneyPhase,
     JourneyState,
     ParticipantPhase,
-    default_family,
+    effective_family,
+    parse_enum,
 )
 from journeys.core.participants import JobFacts, JobOutcome
 from journeys.view.state import FamilyMember, Index, Indexes, ParticipantView
-
-E = TypeVar("E", bound=Enum)
-D = TypeVar("D")
 
 
 class _LastView:
@@ -54,7 +51,7 @@ def _participant_view(namespace: str, name: str, body: Mapping[str, Any]) -> Par
         uid=body.get("metadata", {}).get("uid", ""),
         journey=spec.get("journey", ""),
         profile=spec.get("profile", ""),
-        phase=_enum(ParticipantPhase, status.get("phase"), ParticipantPhase.PENDING),
+        phase=parse_enum(ParticipantPhase, status.get("phase")) or ParticipantPhase.PENDING,
         reason=str(status.get("reason") or ""),
         attributes=dict(spec.get("attributes") or {}),
         owned=any(o.get("kind") == JOURNEY_KIND for o in owners),
@@ -65,13 +62,13 @@ def family_member(name: str, spec: Mapping[str, Any], status: Mapping[str, Any])
     return FamilyMember(
         name=name,
         version=int(spec.get("version") or 1),
-        state=_enum(JourneyState, spec.get("state"), JourneyState.LIVE),
-        phase=_enum(JourneyPhase, status.get("phase"), None),
+        state=parse_enum(JourneyState, spec.get("state")) or JourneyState.LIVE,
+        phase=parse_enum(JourneyPhase, status.get("phase")),
     )
 
 
 def family_key(namespace: str, name: str, spec: Mapping[str, Any]) -> tuple[str, str]:
-    return (namespace, spec.get("family") or default_family(name))
+    return (namespace, effective_family(name, spec.get("family")))
 
 
 def journey_entry(body: Mapping[str, Any]) -> dict[str, Any]:
@@ -99,10 +96,3 @@ def indexes_from(kwargs: Mapping[str, Any]) -> Indexes:
         field: kwargs[f"{field}_index"] for field in ("journeys", "family", "participants", "jobs")
     }
     return Indexes(**indexes)
-
-
-def _enum(kind: type[E], value: Any, default: D) -> E | D:
-    try:
-        return kind(value)
-    except ValueError:
-        return default

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from enum import Enum, StrEnum
 from typing import Any, Protocol
 
-from journeys.api.models import JourneyPhase, JourneyState, ParticipantPhase
+from journeys.api import JourneyPhase, JourneyState, ParticipantPhase
 from journeys.core.participants import (
     FINAL_PARTICIPANT_PHASES,
     JobFacts,

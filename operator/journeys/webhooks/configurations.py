@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any, Final
 
-from journeys.api.models import GROUP, VERSION
+from journeys.api import GROUP, VERSION
 from journeys.webhooks.table import WEBHOOKS, Webhook
 
 ADMISSION_API: Final = "/apis/admissionregistration.k8s.io/v1"

@@ -21,7 +21,7 @@ from typing import Any, Protocol, TypeVar
 
 import kopf
 
-from journeys.api.models import GROUP, VERSION, JourneyState, ObjectMeta
+from journeys.api import GROUP, VERSION, JourneyState, ObjectMeta
 from journeys.core.admission import (
     Effective,
     Mutation,

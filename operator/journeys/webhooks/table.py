@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final, Literal
 
-from journeys.api.models import GROUP, JOURNEY_PLURAL, PARTICIPANT_PLURAL
+from journeys.api import GROUP, JOURNEY_PLURAL, PARTICIPANT_PLURAL
 
 Operation = Literal["CREATE", "UPDATE", "DELETE", "CONNECT"]
 
