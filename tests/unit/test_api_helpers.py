@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
@@ -26,6 +27,7 @@ from journeys.api import (
     plural,
     state_transition_refusal,
 )
+from journeys.api.generated import stale_files, write_files
 
 
 @pytest.mark.parametrize(
@@ -112,3 +114,12 @@ def test_defaults_are_the_models_defaults() -> None:
     assert spec.drain.timeout_duration == timedelta(days=91)
     assert spec.halt.policy is DEFAULT_HALT_POLICY is HaltPolicy.SUSPEND
     assert spec.state is DEFAULT_STATE is JourneyState.LIVE
+
+
+def test_generated_files_are_written_and_found_stale(tmp_path: Path) -> None:
+    files = {"a.yaml": "a: 1\n", "sub/b.yaml": "b: 2\n"}
+    assert stale_files(tmp_path, files) == ["a.yaml", "sub/b.yaml"]
+    assert write_files(tmp_path, files) == [tmp_path / "a.yaml", tmp_path / "sub" / "b.yaml"]
+    assert stale_files(tmp_path, files) == []
+    (tmp_path / "sub" / "b.yaml").write_text("b: 3\n", encoding="utf-8")
+    assert stale_files(tmp_path, files) == ["sub/b.yaml"]

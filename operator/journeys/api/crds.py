@@ -14,7 +14,6 @@ does not know, so a new pydantic feature can never slip an unsupported construct
 
 from __future__ import annotations
 
-import argparse
 import copy
 import sys
 from collections.abc import Sequence
@@ -39,6 +38,7 @@ from journeys.api import (
     Journey,
     Participant,
 )
+from journeys.api.generated import generator_main, stale_files, write_files
 
 __all__ = [
     "CRD_FILES",
@@ -346,52 +346,23 @@ def generated_files() -> dict[str, str]:
 
 def write(directory: Path) -> list[Path]:
     """Write every CRD into ``directory``; returns the paths written."""
-    directory.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, text in generated_files().items():
-        path = directory / name
-        path.write_text(text, encoding="utf-8")
-        written.append(path)
-    return written
+    return write_files(directory, generated_files())
 
 
 def check(directory: Path) -> list[str]:
     """File names in ``directory`` that are missing or differ from the generated ones."""
-    stale = []
-    for name, text in generated_files().items():
-        path = directory / name
-        if not path.is_file() or path.read_text(encoding="utf-8") != text:
-            stale.append(name)
-    return stale
+    return stale_files(directory, generated_files())
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line: ``--write DIR`` or ``--check DIR``."""
-    parser = argparse.ArgumentParser(
+    return generator_main(
+        argv,
         prog="python -m journeys.api.crds",
         description="Generate the journeys.dev CRDs from the pydantic models.",
+        what="CRDs",
+        files=generated_files,
     )
-    action = parser.add_mutually_exclusive_group(required=True)
-    action.add_argument("--write", metavar="DIR", type=Path, help="write the CRD files to DIR")
-    action.add_argument(
-        "--check", metavar="DIR", type=Path, help="exit 1 if the CRD files in DIR are stale"
-    )
-    args = parser.parse_args(argv)
-
-    if args.write is not None:
-        for path in write(args.write):
-            print(f"wrote {path}")
-        return 0
-    stale = check(args.check)
-    if stale:
-        print(
-            f"stale CRDs in {args.check}: {', '.join(stale)}; "
-            f"regenerate with: python -m journeys.api.crds --write {args.check}",
-            file=sys.stderr,
-        )
-        return 1
-    print(f"CRDs in {args.check} are up to date")
-    return 0
 
 
 if __name__ == "__main__":
