@@ -1,7 +1,9 @@
 """Install (or update) the CRDs in ``crds/`` on the cluster of ``KUBECONFIG`` and wait until served.
 
-Uses server-side apply through the Python client, so it needs no kubectl and works the same on
-the local cluster, kind, or any cluster the kubeconfig points at.
+Further files given after the directory (the admission policies and the people's roles, which
+the tests exercise) are applied too, whatever their kinds. Uses server-side apply through the
+Python client, so it needs no kubectl and works the same on the local cluster, kind, or any
+cluster the kubeconfig points at.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import time
 from pathlib import Path
 
 import yaml
-from kubernetes import client, config
+from kubernetes import client, config, dynamic
 from kubernetes.client.exceptions import ApiException
 
 FIELD_MANAGER = "journeys-install"
@@ -52,5 +54,30 @@ def _established(api: client.ApiextensionsV1Api, name: str) -> bool:
     )
 
 
+def apply(paths: list[Path]) -> None:
+    """Server-side apply every object of ``paths`` (cluster-scoped or naming its namespace)."""
+    config.load_kube_config()
+    api = dynamic.DynamicClient(client.ApiClient())
+    applied = []
+    for path in paths:
+        for manifest in (d for d in yaml.safe_load_all(path.read_text()) if d):
+            resource = api.resources.get(api_version=manifest["apiVersion"], kind=manifest["kind"])
+            try:
+                api.server_side_apply(
+                    resource,
+                    body=manifest,
+                    name=manifest["metadata"]["name"],
+                    namespace=manifest["metadata"].get("namespace"),
+                    field_manager=FIELD_MANAGER,
+                    force_conflicts=True,
+                )
+            except ApiException as error:
+                sys.exit(f"the API server refused {path}: {error.status} {error.body}")
+            applied.append(f"{manifest['kind']}/{manifest['metadata']['name']}")
+    print(f"Applied: {', '.join(applied)}")
+
+
 if __name__ == "__main__":
     install(Path(sys.argv[1] if len(sys.argv) > 1 else "crds"))
+    if len(sys.argv) > 2:
+        apply([Path(arg) for arg in sys.argv[2:]])

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
+import yaml
 from bench.process import OperatorProcess  # noqa: F401  (the tests' operator: bench runs it too)
 from kubernetes import client
 from kubernetes.client.rest import ApiException
@@ -154,3 +157,25 @@ def wait_for_events(cluster: Cluster, name: str, *reasons: str, timeout: float =
         lambda: set(reasons) <= {e.reason for e in cluster.events(name)},
         timeout,
     )
+
+
+def token_kubeconfig(admin_path: str, token: str, user: str) -> dict[str, Any]:
+    """The admin kubeconfig's API server and CA, with a bearer token as the only identity.
+
+    No client certificate: the API server sees exactly the token's user (a ServiceAccount's).
+    """
+    admin = yaml.safe_load(Path(admin_path).read_text())
+    context = next(c for c in admin["contexts"] if c["name"] == admin["current-context"])
+    cluster = next(c for c in admin["clusters"] if c["name"] == context["context"]["cluster"])
+    server = dict(cluster["cluster"])
+    if "certificate-authority" in server:  # inline a CA given by path
+        ca = Path(server.pop("certificate-authority")).read_bytes()
+        server["certificate-authority-data"] = base64.b64encode(ca).decode()
+    return {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "cluster", "cluster": server}],
+        "users": [{"name": user, "user": {"token": token}}],
+        "contexts": [{"name": user, "context": {"cluster": "cluster", "user": user}}],
+        "current-context": user,
+    }

@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import socket
 import urllib.request
@@ -30,6 +29,7 @@ from tests.integration.support import (
     OperatorProcess,
     journey_manifest,
     participant_manifest,
+    token_kubeconfig,
     wait_for,
     wait_for_events,
 )
@@ -177,31 +177,12 @@ def operator_kubeconfig(
             OPERATOR, namespace, {"spec": {"expirationSeconds": 3600}}
         ).status.token
         path = tmp_path / "operator.kubeconfig"
-        path.write_text(yaml.safe_dump(_token_kubeconfig(kubeconfig_path, token)))
+        path.write_text(yaml.safe_dump(token_kubeconfig(kubeconfig_path, token, OPERATOR)))
         path.chmod(0o600)
         yield path
     finally:
         rbac.delete_cluster_role_binding(role)
         rbac.delete_cluster_role(role)
-
-
-def _token_kubeconfig(admin_path: str, token: str) -> dict[str, Any]:
-    """The admin kubeconfig's API server and CA, with the ServiceAccount's token as identity."""
-    admin = yaml.safe_load(Path(admin_path).read_text())
-    context = next(c for c in admin["contexts"] if c["name"] == admin["current-context"])
-    cluster = next(c for c in admin["clusters"] if c["name"] == context["context"]["cluster"])
-    server = dict(cluster["cluster"])
-    if "certificate-authority" in server:  # inline a CA given by path
-        ca = Path(server.pop("certificate-authority")).read_bytes()
-        server["certificate-authority-data"] = base64.b64encode(ca).decode()
-    return {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [{"name": "cluster", "cluster": server}],
-        "users": [{"name": OPERATOR, "user": {"token": token}}],
-        "contexts": [{"name": OPERATOR, "context": {"cluster": "cluster", "user": OPERATOR}}],
-        "current-context": OPERATOR,
-    }
 
 
 def test_operator_needs_nothing_beyond_its_role(

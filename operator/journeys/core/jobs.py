@@ -42,20 +42,42 @@ def job_labels(journey: Journey, participant: Participant) -> dict[str, str]:
     }
 
 
-def participant_environment(journey: Journey, participant: Participant) -> list[dict[str, str]]:
-    """Who the workload works for: the profile, the journey and the participant's attributes."""
-    env = [
-        {"name": f"{ENV_PREFIX}PROFILE", "value": participant.spec.profile},
-        {"name": f"{ENV_PREFIX}NAME", "value": journey.metadata.name or ""},
-        {"name": f"{ENV_PREFIX}FAMILY", "value": journey.family},
-        {"name": f"{ENV_PREFIX}VERSION", "value": str(journey.spec.version)},
-        {"name": f"{ENV_PREFIX}PARTICIPANT", "value": participant.metadata.name or ""},
-    ]
-    env += [
-        {"name": f"{ATTRIBUTE_ENV_PREFIX}{key}", "value": value}
+def _reserved_environment(journey: Journey, participant: Participant) -> list[dict[str, str]]:
+    """Who the workload works for: the profile and the journey (names no template may take)."""
+    values = {
+        "PROFILE": participant.spec.profile,
+        "NAME": journey.metadata.name or "",
+        "FAMILY": journey.family,
+        "VERSION": str(journey.spec.version),
+        "PARTICIPANT": participant.metadata.name or "",
+    }
+    return [{"name": f"{ENV_PREFIX}{key}", "value": _literal(v)} for key, v in values.items()]
+
+
+def _attribute_environment(participant: Participant) -> list[dict[str, str]]:
+    return [
+        {"name": f"{ATTRIBUTE_ENV_PREFIX}{key}", "value": _literal(value)}
         for key, value in sorted(participant.spec.attributes.items())
     ]
-    return env
+
+
+def _literal(value: str) -> str:
+    """``value`` escaped for the kubelet's ``$(VAR)`` expansion (``$`` becomes ``$$``).
+
+    The workload sees exactly what the participant holds: a profile or attribute such as
+    ``$(DB_PASSWORD)`` can never copy another variable of the container into itself.
+    """
+    return value.replace("$", "$$")
+
+
+def _container_environment(
+    own: list[dict[str, Any]], reserved: list[dict[str, str]], attributes: list[dict[str, str]]
+) -> list[dict[str, Any]]:
+    """The reserved variables replace the template's; the template's win over attributes."""
+    taken = {item["name"] for item in reserved}
+    kept = [item for item in own if item.get("name") not in taken]
+    defined = {item.get("name") for item in kept}
+    return kept + reserved + [item for item in attributes if item["name"] not in defined]
 
 
 def build_job(journey: Journey, participant: Participant) -> dict[str, Any]:
@@ -70,11 +92,10 @@ def build_job(journey: Journey, participant: Participant) -> dict[str, Any]:
     pod_meta["labels"] = {**(pod_meta.get("labels") or {}), **labels}
     pod_spec: dict[str, Any] = pod_template.setdefault("spec", {})
     pod_spec.setdefault("restartPolicy", "Never")
-    env = participant_environment(journey, participant)
+    reserved = _reserved_environment(journey, participant)
+    attributes = _attribute_environment(participant)
     for container in [*pod_spec.get("initContainers", []), *pod_spec.get("containers", [])]:
-        reserved = {item["name"] for item in env}
-        own = [item for item in container.get("env", []) if item.get("name") not in reserved]
-        container["env"] = own + env
+        container["env"] = _container_environment(container.get("env", []), reserved, attributes)
 
     return {
         "apiVersion": "batch/v1",
