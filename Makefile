@@ -5,7 +5,8 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 VENV_PY := $(VENV)/bin/python
-# The local cluster's runtime directory (certificates, data, logs, kubeconfig) and binary cache.
+# The local cluster's runtime directory (certificates, data, logs, kubeconfig) and binary cache,
+# exported so that hack/cluster.py's cache_dir() (used by bench/ and the tests) agrees.
 JOURNEYS_CACHE_DIR ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/journeys
 export JOURNEYS_CACHE_DIR
 LOCAL_KUBECONFIG := $(JOURNEYS_CACHE_DIR)/cluster/kubeconfig

@@ -58,7 +58,8 @@ STOP_GRACE = 10.0
 
 
 def cache_dir() -> Path:
-    """The binary cache and runtime directory, shared with the Makefile's default."""
+    """The binary cache and runtime directory: the one lookup (bench/ and the tests import it;
+    the Makefile exports its JOURNEYS_CACHE_DIR with the same default)."""
     explicit = os.environ.get("JOURNEYS_CACHE_DIR")
     if explicit:
         return Path(explicit).expanduser()
