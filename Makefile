@@ -39,8 +39,12 @@ cluster-up: ## Start the local cluster (idempotent); prints `export KUBECONFIG=.
 	$(PYTHON) hack/cluster.py up
 
 .PHONY: cluster-down
-cluster-down: ## Stop every process of the local cluster.
+cluster-down: ## Stop every process of the local cluster and wipe its data.
 	$(PYTHON) hack/cluster.py down
+
+.PHONY: cluster-reset
+cluster-reset: ## Start the local cluster afresh, with an empty etcd (cluster-up keeps the data).
+	$(PYTHON) hack/cluster.py reset
 
 # Start the local cluster only when no cluster is configured through KUBECONFIG.
 .PHONY: cluster
@@ -52,10 +56,34 @@ crds: $(VENV_PY) ## Regenerate crds/ (and their copy in manifests/crds/), the ad
 	$(VENV_PY) -m journeys.api.crds --write crds/
 	$(VENV_PY) -m journeys.api.crds --write manifests/crds/
 	$(VENV_PY) -m journeys.api.policies --write manifests/
+	$(VENV_PY) hack/chart.py --write
 
 .PHONY: webhooks-manifest
 webhooks-manifest: $(VENV_PY) ## Regenerate manifests/webhooks/ from the webhooks' table (WEBHOOKS_MANIFEST=path for elsewhere).
 	$(VENV_PY) -m journeys.webhooks.manifest --write $(or $(WEBHOOKS_MANIFEST),manifests/webhooks)
+	$(VENV_PY) hack/chart.py --write
+
+.PHONY: chart-sync
+chart-sync: $(VENV_PY) ## Regenerate the chart's generated templates, files and values table from manifests/.
+	$(VENV_PY) hack/chart.py --write
+
+.PHONY: helm
+helm: ## Build the pinned helm (v4) into the binary cache (reused when present).
+	$(PYTHON) hack/helm.py build
+
+.PHONY: chart
+chart: $(VENV_PY) helm ## Check and lint the Helm chart, then package it into dist/.
+	$(VENV_PY) hack/chart.py --check
+	$(JOURNEYS_CACHE_DIR)/bin/helm lint --strict charts/journeys-operator
+	$(JOURNEYS_CACHE_DIR)/bin/helm package charts/journeys-operator --destination dist/
+
+.PHONY: image
+image: ## Build the operator image with podman from the Dockerfile (a local Debian base).
+	$(PYTHON) hack/image.py build
+
+.PHONY: image-test
+image-test: $(VENV_PY) install-crds ## Build the image and run it as the Deployment does, against the cluster.
+	KUBECONFIG=$(CLUSTER_KUBECONFIG) $(VENV)/bin/pytest tests/integration/test_image.py $(PYTEST_ARGS)
 
 .PHONY: install-crds
 install-crds: cluster $(VENV_PY)
