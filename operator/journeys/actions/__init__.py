@@ -26,6 +26,12 @@ from journeys.actions.journeys import (
     participants_of,
 )
 from journeys.actions.kube import KubeClient, UserClient
+from journeys.actions.permissions import (
+    ending_refusal,
+    may,
+    may_create_journeys,
+    may_end,
+)
 from journeys.actions.versions import (
     Edit,
     NewJourney,
@@ -55,6 +61,7 @@ __all__ = [
     "end_journey",
     "end_patch",
     "ending_done",
+    "ending_refusal",
     "enter",
     "event_time",
     "events_of",
@@ -64,6 +71,9 @@ __all__ = [
     "gitops_manager",
     "inside",
     "list_journeys",
+    "may",
+    "may_create_journeys",
+    "may_end",
     "newest_first",
     "parse_attributes",
     "parse_images",

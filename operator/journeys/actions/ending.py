@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from journeys.actions.errors import ActionError
 from journeys.actions.journeys import (
     STATE_OF_ENDING,
     Ending,
@@ -21,6 +22,7 @@ from journeys.actions.journeys import (
     inside,
 )
 from journeys.actions.kube import KubeClient
+from journeys.actions.permissions import ending_refusal, may_end
 from journeys.api import JourneyPhase
 
 
@@ -52,11 +54,17 @@ def end_patch(ending: Ending, reason: str = "") -> dict[str, Any]:
 
 
 def preview_end(client: KubeClient, name: str, ending: Ending, reason: str = "") -> EndPreview:
-    """Dry-run ``ending`` of journey ``name``; a refusal raises the server's message."""
+    """Dry-run ``ending`` of journey ``name``; a refusal raises the server's message.
+
+    Whether the person holds the ending's own verb (``close`` or ``stop``) is asked first, so
+    the answer is "you may not stop this journey", not a refused request after the dialog.
+    """
     obj = client.get_journey(name)
     view = JourneyView.of(obj)
     if view.state == STATE_OF_ENDING[ending]:
         return EndPreview(ending, view, Inside(), reason, True, (), obj)
+    if not may_end(client, ending, view.name):
+        raise ActionError(ending_refusal(ending, view.name, client.namespace))
     who = inside(client.list_participants(), view.name)
     result = client.patch_journey(view.name, end_patch(ending, reason), dry_run=True)
     warnings = tuple(client.warnings)

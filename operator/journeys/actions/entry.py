@@ -14,13 +14,15 @@ from typing import Any
 
 from journeys.actions.errors import ActionError
 from journeys.actions.kube import KubeClient
-from journeys.api import API_VERSION, PARTICIPANT_KIND, PARTICIPANT_PLURAL
-from journeys.api.models import (
+from journeys.api import (
+    API_VERSION,
     ATTRIBUTE_KEY_PATTERN,
     MAX_ATTRIBUTE_KEY_LENGTH,
     MAX_ATTRIBUTE_VALUE_LENGTH,
     MAX_ATTRIBUTES,
     MAX_NAME_LENGTH,
+    PARTICIPANT_KIND,
+    PARTICIPANT_PLURAL,
 )
 
 _NOT_IN_NAME = re.compile(r"[^a-z0-9-]+")

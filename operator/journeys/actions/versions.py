@@ -28,10 +28,10 @@ from journeys.api import (
     API_VERSION,
     JOURNEY_KIND,
     JOURNEY_PLURAL,
+    MAX_FAMILY_LENGTH,
     JourneyState,
     is_valid_family,
 )
-from journeys.api.models import MAX_FAMILY_LENGTH
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from typing import Any, Final, TextIO
 
 import yaml
 
-from journeys import actions
+from journeys import actions, dashboard
 from journeys.actions import ActionError, KubeClient, UserClient
 from journeys.cli import render
 from journeys.cli.output import format_object, object_name
@@ -368,6 +368,7 @@ COMMANDS: Final[dict[str, Command]] = {
     "duplicate": cmd_duplicate,
     "enter": cmd_enter,
     "wait": cmd_wait,
+    "dashboard": dashboard.run,
 }
 
 

@@ -12,6 +12,7 @@ import argparse
 from collections.abc import Sequence
 from typing import Any, Final
 
+from journeys import dashboard
 from journeys.actions import ActionError, parse_timeout, parse_wait_for
 
 #: ``-o`` formats: the object(s) as data, their names, or the list's table with more columns.
@@ -20,8 +21,8 @@ DRY_RUN_MODES: Final = ("server", "none", "client")
 ENTER_WAIT: Final = "60s"
 #: Commands that follow something after the change (``--wait``) and so take ``--timeout``.
 _WAITING: Final = frozenset({"close", "stop", "new-version", "enter"})
-_ALL_NAMESPACES: Final = frozenset({"list"})
-_NO_OUTPUT: Final = frozenset({"wait"})
+_ALL_NAMESPACES: Final = frozenset({"list", "dashboard"})
+_NO_OUTPUT: Final = frozenset({"wait", "dashboard"})
 
 
 def _global_options(parser: argparse.ArgumentParser, top: bool) -> None:
@@ -177,6 +178,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="e.g. --for=phase=Finished",
     )
     sub.add_argument("--timeout", dest="wait_timeout", default="30s", help="default 30s")
+
+    sub = command("dashboard", dashboard.HELP)
+    dashboard.add_arguments(sub)
+    _all_namespaces(sub, top=False)
     return parser
 
 

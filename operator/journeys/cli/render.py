@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from journeys.actions import Inside, JourneyView, NewJourney, event_time
+from journeys.api import format_timestamp, parse_timestamp, plural
 
 YES_ANSWERS: Final = frozenset({"y", "yes"})
 NO_RESUME: Final = (
@@ -24,10 +25,6 @@ _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 def is_yes(answer: str) -> bool:
     """Only an explicit yes confirms; anything else, including an empty line, declines."""
     return answer.strip().lower() in YES_ANSWERS
-
-
-def plural(count: int, noun: str) -> str:
-    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def question(verb: str, name: str) -> str:
@@ -196,17 +193,8 @@ def human_age(delta: timedelta) -> str:
 
 
 def age(timestamp: str | datetime | None, now: datetime) -> str:
-    when = parse_time(timestamp) if not isinstance(timestamp, datetime) else timestamp
+    when = parse_timestamp(timestamp) if not isinstance(timestamp, datetime) else timestamp
     return human_age(now - when) if when else "<unknown>"
-
-
-def parse_time(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
 
 
 def journeys_table(
@@ -272,7 +260,7 @@ def status_text(
     if view.max_participants:
         settings.append(f"capacity {view.max_participants}")
     if view.end_at:
-        settings.append(f"ends at {format_time(view.end_at)}")
+        settings.append(f"ends at {format_timestamp(view.end_at)}")
     lines.append(f"Settings:      {', '.join(settings)}")
     if members:
         listed = ", ".join(
@@ -296,7 +284,7 @@ def status_text(
     else:
         lines.append("  <none>")
     lines.append("Events:")
-    recent = sorted(events, key=lambda e: parse_time(event_time(e)) or _EPOCH)[-RECENT_EVENTS:]
+    recent = sorted(events, key=lambda e: parse_timestamp(event_time(e)) or _EPOCH)[-RECENT_EVENTS:]
     if recent:
         rows = [
             [
@@ -319,20 +307,16 @@ def _audit_lines(view: JourneyView) -> list[str]:
     if view.closed_at:
         by = f" by {view.closed_by}" if view.closed_by else ""
         why = f", reason: {view.close_reason}" if view.close_reason else ""
-        lines.append(f"Closed:        {format_time(view.closed_at)}{by}{why}")
+        lines.append(f"Closed:        {format_timestamp(view.closed_at)}{by}{why}")
     if view.superseded_by:
         lines.append(f"Superseded by: {view.superseded_by}")
     if view.stopped_at:
         by = f" by {view.stopped_by}" if view.stopped_by else ""
         why = f", reason: {view.stop_reason}" if view.stop_reason else ""
-        lines.append(f"Stopped:       {format_time(view.stopped_at)}{by}{why}")
+        lines.append(f"Stopped:       {format_timestamp(view.stopped_at)}{by}{why}")
     if view.finished_at:
-        lines.append(f"Finished:      {format_time(view.finished_at)}")
+        lines.append(f"Finished:      {format_timestamp(view.finished_at)}")
     return lines
-
-
-def format_time(when: datetime) -> str:
-    return when.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _indent(text: str) -> list[str]:

@@ -40,9 +40,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-browser", action="store_true", help="print the URL only, do not open a browser"
     )
-    parser.add_argument(
-        "-A", "--all-namespaces", action="store_true", help="show journeys of every namespace"
-    )
 
 
 def run(args: argparse.Namespace, kube: KubeClient, io: Output) -> int:
