@@ -153,6 +153,15 @@ class JourneySpec(ApiModel):
             "empty. Set it together with state: stopped (kubectl journey stop --reason)."
         ),
     )
+    close_reason: str = Field(
+        default="",
+        max_length=MAX_STOP_REASON_LENGTH,
+        description=(
+            "Why the journey is closed (free text, at most 1024 characters), e.g. "
+            "'spring campaign over'. Recorded in status.closeReason and in the Close event. "
+            "Default empty. Set it together with state: closed (kubectl journey close --reason)."
+        ),
+    )
     end_at: Timestamp | None = Field(
         default=None,
         description=(
@@ -262,6 +271,7 @@ class JourneyStatus(ApiModel):
         default=None,
         description="Who stopped it: a user name, or the operator when endAt passed.",
     )
+    close_reason: str | None = Field(default=None, description="Why it was closed.")
     stop_reason: str | None = Field(default=None, description="Why it was stopped.")
     finished_at: Timestamp | None = Field(
         default=None, description="When the closed journey finished draining."
