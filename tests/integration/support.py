@@ -13,7 +13,8 @@ from bench.process import OperatorProcess  # noqa: F401  (the tests' operator: b
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-GROUP, VERSION = "journeys.dev", "v1alpha1"
+from journeys.api import API_VERSION, GROUP, VERSION
+
 T = TypeVar("T")
 
 
@@ -40,7 +41,7 @@ def journey_manifest(
     name: str, version: int = 1, delay: str = "20s", **spec: Any
 ) -> dict[str, Any]:
     return {
-        "apiVersion": f"{GROUP}/{VERSION}",
+        "apiVersion": API_VERSION,
         "kind": "Journey",
         "metadata": {"name": name},
         "spec": {"version": version, "template": job_template(delay), **spec},
@@ -51,7 +52,7 @@ def participant_manifest(
     name: str, journey: str, profile: str | None = None, **attributes: str
 ) -> dict[str, Any]:
     return {
-        "apiVersion": f"{GROUP}/{VERSION}",
+        "apiVersion": API_VERSION,
         "kind": "Participant",
         "metadata": {"name": name},
         "spec": {"journey": journey, "profile": profile or name, "attributes": attributes},

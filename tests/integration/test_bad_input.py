@@ -17,9 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from kubernetes.client.rest import ApiException
 
+from journeys.api import API_VERSION, GROUP, VERSION
 from tests.integration.support import (
-    GROUP,
-    VERSION,
     Cluster,
     OperatorProcess,
     eventually,
@@ -105,7 +104,7 @@ def journeys(draw: st.DrawFn) -> dict[str, Any]:
     }
     spec = {k: draw(v) for k, v in spec_fields.items()}
     return {
-        "apiVersion": f"{GROUP}/{VERSION}",
+        "apiVersion": API_VERSION,
         "kind": "Journey",
         "metadata": {"name": draw(mostly(dns_name, names))},
         "spec": {k: v for k, v in spec.items() if v is not _MISSING},
@@ -139,7 +138,7 @@ def participants(draw: st.DrawFn) -> dict[str, Any]:
         ),
     }
     return {
-        "apiVersion": f"{GROUP}/{VERSION}",
+        "apiVersion": API_VERSION,
         "kind": "Participant",
         "metadata": {"name": draw(mostly(dns_name, names))},
         "spec": {k: v for k, v in spec.items() if v is not _MISSING},
