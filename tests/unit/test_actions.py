@@ -324,3 +324,69 @@ def test_timeouts_are_go_durations() -> None:
     assert actions.parse_timeout("1h30m") == 5400
     with pytest.raises(actions.ActionError, match="--timeout"):
         actions.parse_timeout("5 minutes")
+
+
+class FakeClient:
+    """The KubeClient protocol over one journey, recording the writes it is asked for."""
+
+    def __init__(self, obj: dict[str, Any], allowed: bool = True) -> None:
+        self.namespace = "team"
+        self.warnings: list[str] = []
+        self.obj = obj
+        self.allowed = allowed
+        self.patches: list[tuple[dict[str, Any], bool]] = []
+        self.asked: list[dict[str, str]] = []
+
+    def get_journey(self, name: str) -> dict[str, Any]:
+        return self.obj
+
+    def list_journeys(self, all_namespaces: bool = False) -> list[dict[str, Any]]:
+        return [self.obj]
+
+    def list_participants(self) -> list[dict[str, Any]]:
+        return [{"spec": {"journey": "w-v1"}, "status": {"phase": "Active"}}]
+
+    def get_participant(self, name: str) -> dict[str, Any]:
+        raise AssertionError("not used")
+
+    def events(self, obj: Any) -> list[dict[str, Any]]:
+        return []
+
+    def patch_journey(self, name: str, patch: dict[str, Any], dry_run: bool) -> dict[str, Any]:
+        self.patches.append((patch, dry_run))
+        return self.obj
+
+    def create(self, plural: str, manifest: dict[str, Any], dry_run: bool) -> dict[str, Any]:
+        raise AssertionError("not used")
+
+    def access_allowed(self, attributes: Any) -> bool:
+        self.asked.append(dict(attributes))
+        return self.allowed
+
+
+def test_preview_dry_runs_the_ending_with_its_reason() -> None:
+    fake = FakeClient(journey("w-v1", 1))
+    preview = actions.preview_end(fake, "w-v1", "close", "spring campaign over")
+    assert fake.patches == [
+        ({"spec": {"state": "closed", "closeReason": "spring campaign over"}}, True)
+    ]
+    assert preview.inside == actions.Inside(active=1) and not preview.unchanged
+    assert {a["verb"] for a in fake.asked} == {"patch", "close"}
+    actions.end_journey(fake, "w-v1", "stop", "wrong audience")
+    assert fake.patches[-1] == (
+        {"spec": {"state": "stopped", "stopReason": "wrong audience"}},
+        False,
+    )
+
+
+def test_preview_says_who_may_not_end_it_before_any_request() -> None:
+    fake = FakeClient(journey("w-v1", 1), allowed=False)
+    with pytest.raises(actions.ActionError, match="you may not stop this journey"):
+        actions.preview_end(fake, "w-v1", "stop")
+    assert fake.patches == []
+
+
+def test_preview_of_an_ending_already_asked_for_sends_nothing() -> None:
+    fake = FakeClient(journey("w-v1", 1, state="closed", phase="Closed"))
+    assert actions.preview_end(fake, "w-v1", "close").unchanged
+    assert fake.patches == [] and fake.asked == []
