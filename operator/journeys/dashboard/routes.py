@@ -228,7 +228,10 @@ async def live(request: web.Request) -> web.StreamResponse:
         if hub.status:
             subscription.status = hub.status
             subscription.ready.set()
-        await response.write(b"retry: 2000\n\n")
-        async for notice in hub.notices(subscription, request.app[STOPPING]):
-            await response.write(notice.encode())
+        try:
+            await response.write(b"retry: 2000\n\n")
+            async for notice in hub.notices(subscription, request.app[STOPPING]):
+                await response.write(notice.encode())
+        except ConnectionResetError:  # the page went away (aiohttp's error is one of these)
+            pass
     return response

@@ -15,10 +15,12 @@ journeys as that person. Four layers keep others out (docs/dashboard.md, "Securi
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import ipaddress
 import secrets
+import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Final
@@ -57,14 +59,31 @@ def is_loopback(address: str) -> bool:
         return False
 
 
+LOOPBACK_NAMES: Final = frozenset({"localhost", "127.0.0.1", "[::1]"})
+ANY_ADDRESS: Final = frozenset({"0.0.0.0", "::", "[::]"})
+
+
 def host_names(address: str, port: int) -> frozenset[str]:
-    """The ``Host`` values a browser sends for the dashboard bound on ``address:port``."""
-    names = {address}
-    if is_loopback(address):
-        names |= {"localhost", "127.0.0.1", "[::1]"}
-    elif ":" in address and not address.startswith("["):
-        names = {f"[{address}]"}
+    """The ``Host`` values a browser sends for the dashboard bound on ``address:port``.
+
+    Bound on every interface (asked for explicitly), the machine's own names and addresses
+    are its names too; any other Host (a rebound DNS name) is still refused.
+    """
+    names = {f"[{address}]" if ":" in address and not address.startswith("[") else address}
+    if is_loopback(address) or address in ANY_ADDRESS:
+        names |= LOOPBACK_NAMES
+    if address in ANY_ADDRESS:
+        names |= machine_names()
     return frozenset(f"{name}:{port}" for name in names)
+
+
+def machine_names() -> set[str]:
+    """This machine's host name, FQDN and the addresses they resolve to (no network I/O but
+    the resolver's)."""
+    names = {socket.gethostname(), socket.getfqdn()}
+    with contextlib.suppress(OSError):
+        names |= set(socket.gethostbyname_ex(socket.gethostname())[2])
+    return {name.lower() for name in names if name}
 
 
 @dataclass(frozen=True)

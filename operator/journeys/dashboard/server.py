@@ -30,7 +30,7 @@ from journeys.dashboard.app import (
     templates,
 )
 from journeys.dashboard.live import Hub, JourneyWatch
-from journeys.dashboard.security import Guard, is_loopback
+from journeys.dashboard.security import ANY_ADDRESS, Guard, is_loopback
 
 
 def make_app(settings: Settings, clients: Clients, guard: Guard, hub: Hub) -> web.Application:
@@ -82,7 +82,7 @@ async def serve(
                 f"Warning: the dashboard listens on {launch.address}, not only on this machine: "
                 "anyone who can reach it and learns the URL acts on the cluster as you."
             )
-        host = f"[{launch.address}]" if ":" in launch.address else launch.address
+        host = printable_host(launch.address)
         url = guard.url(f"{host}:{port}", "/journeys")
         where = "all namespaces" if settings.all_namespaces else f"namespace {settings.namespace}"
         say(f"Journeys dashboard for {where}, acting with your kubeconfig's credentials.")
@@ -114,3 +114,10 @@ def bind(address: str, port: int) -> socket.socket:
     sock.listen(128)
     sock.setblocking(False)
     return sock
+
+
+def printable_host(address: str) -> str:
+    """The host part of the printed URL: the machine's name when bound on every interface."""
+    if address in ANY_ADDRESS:
+        return socket.getfqdn().lower()
+    return f"[{address}]" if ":" in address else address
