@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import kopf
 
@@ -23,6 +23,10 @@ from journeys.runtime import metrics, peering
 from journeys.runtime.kube import Kube
 from journeys.webhooks import server
 from journeys.webhooks.handlers import AdmissionContext
+
+if TYPE_CHECKING:
+    from journeys.controllers.handlers import Operator
+    from journeys.webhooks.handlers import Admitting
 from journeys.webhooks.options import options_from as admission_options
 
 
@@ -52,25 +56,26 @@ class App:
         return self.leadership is None or self.leadership.leading
 
     async def start(self) -> None:
-        """The manager first: metrics report it and leadership pauses or resumes its queues."""
+        """The manager first: leadership pauses or resumes its queues, metrics report it."""
         manager = Manager(kube=await Kube.connect(), options=self.manager_options)
         self.started = manager
         manager.start()
+        if self.peering_options.name is not None:
+            self.leadership = peering.Leadership(self.peering_options, manager)
+            self.leadership.start()  # stands by until the peering objects say otherwise
         if self.metrics_options.enabled:
             collector = metrics.StateCollector(manager.snapshot, self.leading)
             self.metrics_server = metrics.MetricsServer(self.metrics_options, collector)
             await self.metrics_server.start()
-        if self.peering_options.name is not None:
-            self.leadership = peering.Leadership(self.peering_options, manager)
-            self.leadership.start()
 
     async def stop(self) -> None:
-        if self.leadership is not None:
-            await self.leadership.stop()
-        if self.metrics_server is not None:
-            await self.metrics_server.stop()
+        """The work first; the peering entry last, so a standby takes over only then."""
         if self.started is not None:
             await self.started.stop()
+        if self.metrics_server is not None:
+            await self.metrics_server.stop()
+        if self.leadership is not None:
+            await self.leadership.stop()
 
 
 def build(args: argparse.Namespace, registry: kopf.OperatorRegistry | None = None) -> App:
@@ -91,3 +96,10 @@ def build(args: argparse.Namespace, registry: kopf.OperatorRegistry | None = Non
     kopf.on.startup(id="start-operator", registry=registry)(start_operator)
     kopf.on.cleanup(id="stop-operator", registry=registry)(stop_operator)
     return app
+
+
+if TYPE_CHECKING:
+
+    def _memo_edges(app: App) -> tuple[Operator, Admitting]:
+        """For mypy only: the context is what the controllers' and webhooks' handlers read."""
+        return app, app
