@@ -307,3 +307,16 @@ async def test_a_disabled_check_asks_nothing() -> None:
     check = access.AccessCheck(kube, enabled=False)
     assert await check.refusal("CREATE", "ns", "promo-v1", {}, {}, USER) is None
     assert kube.reviews == []
+
+
+def test_the_operator_may_ask_the_authorizer_and_nothing_more_for_it() -> None:
+    """The webhook's reviews need ``create subjectaccessreviews``, which grants no access."""
+    (role,) = yaml.safe_load_all((MANIFESTS / "rbac/cluster-role.yaml").read_text())
+    reviews = [r for r in role["rules"] if "authorization.k8s.io" in r["apiGroups"]]
+    assert reviews == [
+        {
+            "apiGroups": ["authorization.k8s.io"],
+            "resources": ["subjectaccessreviews"],
+            "verbs": ["create"],
+        }
+    ]

@@ -21,7 +21,6 @@ that map the product's personas are generated from the same verbs. Usage::
 
 from __future__ import annotations
 
-import argparse
 import string
 import sys
 from collections.abc import Mapping, Sequence
@@ -33,6 +32,7 @@ import yaml
 
 from journeys.api import GROUP, JOURNEY_PLURAL, PARTICIPANT_PLURAL, VERSION, JourneyState
 from journeys.api.cel import cel_string
+from journeys.api.generated import generator_main, stale_files, write_files
 
 __all__ = [
     "AUTHOR_POLICY",
@@ -385,49 +385,23 @@ def generated_files() -> dict[str, str]:
 
 def write(manifests: Path) -> list[Path]:
     """Write every generated file under ``manifests``; returns the paths written."""
-    written = []
-    for relative, text in generated_files().items():
-        path = manifests / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-        written.append(path)
-    return written
+    return write_files(manifests, generated_files())
 
 
 def check(manifests: Path) -> list[str]:
     """Paths under ``manifests`` that are missing or differ from the generated ones."""
-    return [
-        relative
-        for relative, text in generated_files().items()
-        if not (manifests / relative).is_file()
-        or (manifests / relative).read_text(encoding="utf-8") != text
-    ]
+    return stale_files(manifests, generated_files())
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line: ``--write DIR`` or ``--check DIR`` (DIR is ``manifests/``)."""
-    parser = argparse.ArgumentParser(
+    return generator_main(
+        argv,
         prog="python -m journeys.api.policies",
         description="Generate the journeys.dev admission policies and roles.",
+        what="policies and roles",
+        files=generated_files,
     )
-    action = parser.add_mutually_exclusive_group(required=True)
-    action.add_argument("--write", metavar="DIR", type=Path, help="write the files under DIR")
-    action.add_argument("--check", metavar="DIR", type=Path, help="exit 1 if they are stale")
-    args = parser.parse_args(argv)
-    if args.write is not None:
-        for path in write(args.write):
-            print(f"wrote {path}")
-        return 0
-    stale = check(args.check)
-    if stale:
-        print(
-            f"stale in {args.check}: {', '.join(stale)}; regenerate with: "
-            f"python -m journeys.api.policies --write {args.check}",
-            file=sys.stderr,
-        )
-        return 1
-    print(f"policies and roles in {args.check} are up to date")
-    return 0
 
 
 if __name__ == "__main__":

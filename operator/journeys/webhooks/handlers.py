@@ -2,8 +2,10 @@
 
 No API call is made while answering: the journey, its participants and its family come from the
 same Kopf indexes and manager state the reconcilers use, which keeps an admission to a
-dictionary lookup or two (and the operator and the webhook agreeing on every fact). Handlers
-have no side effects, so dry-run requests are answered exactly like real ones.
+dictionary lookup or two (and the operator and the webhook agreeing on every fact). The one
+exception is the admission policies' check where the API server cannot run them
+(:mod:`journeys.webhooks.access`: SubjectAccessReviews). Handlers have no side effects, so
+dry-run requests are answered exactly like real ones.
 
 The handlers are registered explicitly by :func:`register` (``--admission dev|cluster``), not at
 import: Kopf refuses to start with admission handlers but no webhook server.
@@ -42,6 +44,7 @@ from journeys.core.participants import IN_FLIGHT_PHASES, JourneyFacts
 from journeys.runtime.kopf_namespaces import matches_any
 from journeys.runtime.kube import Kube, KubeError
 from journeys.view import Indexes, Key, OperatorState, indexes_from, participant_view
+from journeys.webhooks.access import AccessCheck, AccessChecks, webhook_checks
 from journeys.webhooks.table import (
     MUTATE_JOURNEY,
     MUTATE_PARTICIPANT,
@@ -63,12 +66,21 @@ class AdmissionContext:
     indexes know nothing, so the webhook has no opinion there. ``index_grace`` bounds the wait
     for Kopf's first listing at start-up; ``journey_grace`` bounds the wait for a journey that
     was created a moment before its participants (``kubectl apply -f dir/``) to reach the index.
+    ``access_checks`` says whether the webhook also checks the admission policies' permissions.
     """
 
     namespaces: tuple[str, ...] = ()
     index_grace: float = 3.0
     journey_grace: float = 2.0
     started: float = field(default_factory=time.monotonic)
+    access_checks: AccessChecks = AccessChecks.AUTO
+    _access: AccessCheck | None = field(default=None, init=False, repr=False)
+
+    async def access(self, kube: Kube) -> AccessCheck:
+        """The policies' check, resolved against the cluster on first use (discovery)."""
+        if self._access is None:
+            self._access = AccessCheck(kube, await webhook_checks(kube, self.access_checks))
+        return self._access
 
     def serves(self, namespace: str | None) -> bool:
         if not self.namespaces:
@@ -197,6 +209,12 @@ async def validate_journey(
         return
     ns = namespace or ""
     spec = _mapping(body.get("spec"))
+    if operation in {"CREATE", "UPDATE"}:
+        access = await context.access(memo.manager.kube)
+        old_spec = _mapping(old.get("spec")) if old is not None else {}
+        refusal = await access.refusal(operation, ns, name, old_spec, spec, userinfo)
+        if refusal is not None:
+            raise kopf.AdmissionError(refusal, code=403)
     if operation == "CREATE":
         family = family_of(name, spec)
         version = spec.get("version")

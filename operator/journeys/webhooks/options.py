@@ -18,6 +18,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Final
 
+from journeys.webhooks.access import AccessChecks
 from journeys.webhooks.configurations import CLUSTER_CONFIGURATION, dev_configuration_name
 
 CLUSTER_PORT: Final = 9443
@@ -38,6 +39,7 @@ class AdmissionOptions:
     port: int = 0
     host: str | None = None
     cert_dir: Path | None = None
+    access_checks: AccessChecks = AccessChecks.AUTO
 
     @property
     def configuration_name(self) -> str:
@@ -76,6 +78,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "cert-manager Secret; without it a certificate is generated at start-up and its CA "
         "patched into the webhook configurations",
     )
+    group.add_argument(
+        "--access-checks",
+        choices=[c.value for c in AccessChecks],
+        default=AccessChecks.AUTO.value,
+        help="who checks that creating a journey may create Jobs and that closing/stopping has "
+        "its verb: 'auto' (default) the API server's admission policies, and the webhook "
+        "where the API server has no policy API; 'webhook' the webhook too; 'policy' the "
+        "policies only (docs/security.md)",
+    )
 
 
 def options_from(args: argparse.Namespace) -> AdmissionOptions:
@@ -87,4 +98,5 @@ def options_from(args: argparse.Namespace) -> AdmissionOptions:
         port=args.webhook_port if args.webhook_port is not None else default_port,
         host=args.webhook_host,
         cert_dir=args.webhook_cert_dir,
+        access_checks=AccessChecks(args.access_checks),
     )

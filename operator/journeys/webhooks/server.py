@@ -45,7 +45,7 @@ def install(
         configure_admission(settings, options)
 
     kopf.on.startup(id="configure-admission", registry=registry)(configure_admission_server)
-    return AdmissionContext(namespaces=options.namespaces)
+    return AdmissionContext(namespaces=options.namespaces, access_checks=options.access_checks)
 
 
 def configure_admission(settings: kopf.OperatorSettings, options: AdmissionOptions) -> None:
