@@ -26,17 +26,12 @@ from pydantic import BaseModel
 from journeys.api import (
     CATEGORY,
     GROUP,
-    JOURNEY_KIND,
-    JOURNEY_PLURAL,
-    JOURNEY_SHORT_NAME,
-    JOURNEY_SINGULAR,
-    PARTICIPANT_KIND,
-    PARTICIPANT_PLURAL,
-    PARTICIPANT_SHORT_NAME,
-    PARTICIPANT_SINGULAR,
+    JOURNEY_RESOURCE,
+    PARTICIPANT_RESOURCE,
     VERSION,
     Journey,
     Participant,
+    Resource,
 )
 from journeys.api.generated import generator_main, stale_files, write_files
 
@@ -235,32 +230,24 @@ def _column(
     return column
 
 
-def crd_for(
-    model: type[BaseModel],
-    *,
-    kind: str,
-    plural: str,
-    singular: str,
-    short_name: str,
-    columns: list[Schema],
-) -> Schema:
+def crd_for(model: type[BaseModel], names: Resource, columns: list[Schema]) -> Schema:
     """A v1 CustomResourceDefinition for one kind of this API."""
     return {
         "apiVersion": "apiextensions.k8s.io/v1",
         "kind": "CustomResourceDefinition",
         "metadata": {
-            "name": f"{plural}.{GROUP}",
+            "name": f"{names.plural}.{GROUP}",
             "labels": {"app.kubernetes.io/part-of": "journeys"},
         },
         "spec": {
             "group": GROUP,
             "scope": "Namespaced",
             "names": {
-                "kind": kind,
-                "listKind": f"{kind}List",
-                "plural": plural,
-                "singular": singular,
-                "shortNames": [short_name],
+                "kind": names.kind,
+                "listKind": f"{names.kind}List",
+                "plural": names.plural,
+                "singular": names.singular,
+                "shortNames": [names.short_name],
                 "categories": [CATEGORY],
             },
             "versions": [
@@ -281,11 +268,8 @@ def journey_crd() -> Schema:
     """The Journey CRD."""
     return crd_for(
         Journey,
-        kind=JOURNEY_KIND,
-        plural=JOURNEY_PLURAL,
-        singular=JOURNEY_SINGULAR,
-        short_name=JOURNEY_SHORT_NAME,
-        columns=[
+        JOURNEY_RESOURCE,
+        [
             _column("Family", ".spec.family", description="Journey across its versions"),
             _column("Version", ".spec.version", type_="integer", description="Version number"),
             _column("State", ".spec.state", description="Desired state"),
@@ -311,11 +295,8 @@ def participant_crd() -> Schema:
     """The Participant CRD."""
     return crd_for(
         Participant,
-        kind=PARTICIPANT_KIND,
-        plural=PARTICIPANT_PLURAL,
-        singular=PARTICIPANT_SINGULAR,
-        short_name=PARTICIPANT_SHORT_NAME,
-        columns=[
+        PARTICIPANT_RESOURCE,
+        [
             _column("Journey", ".spec.journey", description="Journey entered"),
             _column("Profile", ".spec.profile", description="Profile id"),
             _column("Phase", ".status.phase", description="Where the participant is"),
@@ -328,8 +309,8 @@ def participant_crd() -> Schema:
 
 #: File name in ``crds/`` -> generator.
 CRD_FILES: Final = {
-    f"{GROUP}_{JOURNEY_PLURAL}.yaml": journey_crd,
-    f"{GROUP}_{PARTICIPANT_PLURAL}.yaml": participant_crd,
+    f"{GROUP}_{JOURNEY_RESOURCE.plural}.yaml": journey_crd,
+    f"{GROUP}_{PARTICIPANT_RESOURCE.plural}.yaml": participant_crd,
 }
 
 

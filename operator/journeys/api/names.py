@@ -6,6 +6,7 @@ one edit (and the CRDs, webhook configurations and selectors follow).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Final
 
 GROUP: Final = "journeys.dev"
@@ -24,6 +25,24 @@ PARTICIPANT_KIND: Final = "Participant"
 PARTICIPANT_PLURAL: Final = "participants"
 PARTICIPANT_SINGULAR: Final = "participant"
 PARTICIPANT_SHORT_NAME: Final = "jp"
+
+
+@dataclass(frozen=True)
+class Resource:
+    """The names of one kind, as a CRD (and kubectl) spells them."""
+
+    kind: str
+    plural: str
+    singular: str
+    short_name: str
+
+
+JOURNEY_RESOURCE: Final = Resource(
+    JOURNEY_KIND, JOURNEY_PLURAL, JOURNEY_SINGULAR, JOURNEY_SHORT_NAME
+)
+PARTICIPANT_RESOURCE: Final = Resource(
+    PARTICIPANT_KIND, PARTICIPANT_PLURAL, PARTICIPANT_SINGULAR, PARTICIPANT_SHORT_NAME
+)
 
 LABEL_JOURNEY: Final = "journeys.dev/journey"
 LABEL_FAMILY: Final = "journeys.dev/family"
