@@ -27,11 +27,6 @@ ENV_PREFIX = "JOURNEY_"
 ATTRIBUTE_ENV_PREFIX = "JOURNEY_ATTR_"
 
 
-def journey_family(journey: Journey) -> str:
-    """Transition shim for the controllers: use ``journey.family``."""
-    return journey.family
-
-
 def job_labels(journey: Journey, participant: Participant) -> dict[str, str]:
     """Labels that let anyone select a journey's Jobs and pods: by journey, family, participant."""
     return {
