@@ -126,7 +126,8 @@ def test_list_status_and_kubectl_plugin_discovery(
         'Error from server (NotFound): journeys.journeys.dev "missing" not found'
     )
     no_config = plugin.fails("list", "--kubeconfig", "/nonexistent/kubeconfig")
-    assert "cannot load the kubeconfig" in no_config.stderr
+    # Issue 17: the file looked for is named, and that it does not exist (as kubectl does).
+    assert "--kubeconfig /nonexistent/kubeconfig: no such file" in no_config.stderr
 
     # kubectl finds the plugin on PATH and hands it the flags.
     found = subprocess.run(
