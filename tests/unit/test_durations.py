@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from journeys.api.durations import (
+from journeys.api import (
     DURATION_PATTERN,
     MAX_DURATION,
     format_duration,

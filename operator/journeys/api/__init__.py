@@ -3,8 +3,9 @@
 This package is the one import surface: ``from journeys.api import Journey, JourneyState``. Its
 modules give each concern a home (``names``, ``limits``, ``states``, ``families``, ``timestamps``,
 ``messages``, ``durations``, ``validators``, ``cel``, ``meta``, ``journey``, ``participant``) and
-import each other, never this package; :mod:`journeys.api.crds` is only needed to (re)generate
-``crds/``.
+import each other, never this package. The generators are modules of their own, run with
+``python -m`` and imported by module: :mod:`journeys.api.crds` (``crds/``),
+:mod:`journeys.api.policies` (admission policies and roles), on :mod:`journeys.api.generated`.
 """
 
 from journeys.api.durations import (
