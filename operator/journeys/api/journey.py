@@ -20,7 +20,6 @@ from journeys.api.durations import parse_duration
 from journeys.api.families import default_family, effective_family, is_valid_family
 from journeys.api.limits import (
     MAX_FAMILY_LENGTH,
-    MAX_NAME_LENGTH,
     MAX_STOP_REASON_LENGTH,
     MAX_VERSION,
 )
@@ -30,9 +29,8 @@ from journeys.api.messages import (
     TEMPLATE_IMMUTABLE_MESSAGE,
     VERSION_IMMUTABLE_MESSAGE,
 )
-from journeys.api.meta import ApiModel, Condition, ObjectMeta, conditions_field
+from journeys.api.meta import ApiModel, ApiObject, Condition, conditions_field
 from journeys.api.names import (
-    API_VERSION,
     JOURNEY_KIND,
     LABEL_FAMILY,
     LABEL_JOURNEY,
@@ -283,7 +281,7 @@ class JourneyStatus(ApiModel):
     conditions: list[Condition] = conditions_field()
 
 
-class Journey(ApiModel):
+class Journey(ApiObject):
     """A Journey is one version of a path that participants walk through.
 
     Each participant runs the Job built from spec.template. A journey is ended safely by closing
@@ -302,9 +300,7 @@ class Journey(ApiModel):
         }
     )
 
-    api_version: str = Field(default=API_VERSION, description="journeys.dev/v1alpha1")
     kind: str = Field(default=JOURNEY_KIND, description="Journey")
-    metadata: ObjectMeta = Field(default_factory=ObjectMeta, description="Standard metadata.")
     spec: JourneySpec = Field(description="Desired state of the journey.")
     status: JourneyStatus = Field(
         default_factory=JourneyStatus,
@@ -313,12 +309,13 @@ class Journey(ApiModel):
 
     @model_validator(mode="after")
     def _check_name_and_family(self) -> Self:
+        self._refuse_long_name(JOURNEY_NAME_MESSAGE)
         name = self.metadata.name
-        if name is None:
-            return self
-        if len(name) > MAX_NAME_LENGTH:
-            raise ValueError(JOURNEY_NAME_MESSAGE)
-        if self.spec.family is None and not is_valid_family(default_family(name)):
+        if (
+            name is not None
+            and self.spec.family is None
+            and not is_valid_family(default_family(name))
+        ):
             raise ValueError(FAMILY_UNDERIVABLE_MESSAGE)
         return self
 

@@ -12,7 +12,13 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-from journeys.api.limits import CONDITION_REASON_PATTERN, CONDITION_TYPE_PATTERN, MAX_CONDITIONS
+from journeys.api.limits import (
+    CONDITION_REASON_PATTERN,
+    CONDITION_TYPE_PATTERN,
+    MAX_CONDITIONS,
+    MAX_NAME_LENGTH,
+)
+from journeys.api.names import API_VERSION
 from journeys.api.validators import Timestamp
 
 
@@ -56,6 +62,18 @@ class ObjectMeta(ApiModel):
     owner_references: list[dict[str, Any]] = Field(
         default_factory=list, description="Owners (garbage collection)."
     )
+
+
+class ApiObject(ApiModel):
+    """Base of the two kinds: ``apiVersion``, ``metadata`` and the name limit both have (their
+    names end up in label values and Job names, which the API server limits to 63 characters)."""
+
+    api_version: str = Field(default=API_VERSION, description=API_VERSION)
+    metadata: ObjectMeta = Field(default_factory=ObjectMeta, description="Standard metadata.")
+
+    def _refuse_long_name(self, message: str) -> None:
+        if self.metadata.name is not None and len(self.metadata.name) > MAX_NAME_LENGTH:
+            raise ValueError(message)
 
 
 class Condition(ApiModel):

@@ -11,7 +11,6 @@ from journeys.api.limits import (
     MAX_ATTRIBUTE_KEY_LENGTH,
     MAX_ATTRIBUTE_VALUE_LENGTH,
     MAX_ATTRIBUTES,
-    MAX_NAME_LENGTH,
     MAX_PROFILE_LENGTH,
 )
 from journeys.api.messages import (
@@ -19,8 +18,8 @@ from journeys.api.messages import (
     PARTICIPANT_NAME_MESSAGE,
     PARTICIPANT_PROFILE_IMMUTABLE_MESSAGE,
 )
-from journeys.api.meta import ApiModel, ObjectMeta
-from journeys.api.names import API_VERSION, PARTICIPANT_KIND
+from journeys.api.meta import ApiModel, ApiObject
+from journeys.api.names import PARTICIPANT_KIND
 from journeys.api.states import ParticipantPhase
 from journeys.api.validators import AttributeValue, JourneyName, Timestamp, check_attribute_keys
 
@@ -99,7 +98,7 @@ class ParticipantStatus(ApiModel):
     )
 
 
-class Participant(ApiModel):
+class Participant(ApiObject):
     """A Participant is one profile walking through one Journey.
 
     Creating it is entering the journey: when the journey is live and has room, the operator runs
@@ -112,9 +111,7 @@ class Participant(ApiModel):
         json_schema_extra={"x-kubernetes-validations": [cel.name_length(PARTICIPANT_NAME_MESSAGE)]}
     )
 
-    api_version: str = Field(default=API_VERSION, description="journeys.dev/v1alpha1")
     kind: str = Field(default=PARTICIPANT_KIND, description="Participant")
-    metadata: ObjectMeta = Field(default_factory=ObjectMeta, description="Standard metadata.")
     spec: ParticipantSpec = Field(description="Who enters which journey, with what data.")
     status: ParticipantStatus = Field(
         default_factory=ParticipantStatus,
@@ -123,6 +120,5 @@ class Participant(ApiModel):
 
     @model_validator(mode="after")
     def _check_name(self) -> Self:
-        if self.metadata.name is not None and len(self.metadata.name) > MAX_NAME_LENGTH:
-            raise ValueError(PARTICIPANT_NAME_MESSAGE)
+        self._refuse_long_name(PARTICIPANT_NAME_MESSAGE)
         return self
