@@ -136,53 +136,33 @@ class UserClient:
     # --- reads -------------------------------------------------------------------------------
 
     def get_journey(self, name: str) -> dict[str, Any]:
-        return _mapping(
-            self._call(
-                self.custom.get_namespaced_custom_object,
-                GROUP,
-                VERSION,
-                self.namespace,
-                JOURNEY_PLURAL,
-                name,
-            )
-        )
+        return self._get(JOURNEY_PLURAL, name)
 
     def list_journeys(self, all_namespaces: bool = False) -> list[dict[str, Any]]:
         if all_namespaces:
             found = self._call(
                 self.custom.list_cluster_custom_object, GROUP, VERSION, JOURNEY_PLURAL
             )
-        else:
-            found = self._call(
-                self.custom.list_namespaced_custom_object,
-                GROUP,
-                VERSION,
-                self.namespace,
-                JOURNEY_PLURAL,
-            )
+            return list(_mapping(found).get("items") or [])
+        return self._list(JOURNEY_PLURAL)
+
+    def _list(self, plural: str) -> list[dict[str, Any]]:
+        found = self._call(
+            self.custom.list_namespaced_custom_object, GROUP, VERSION, self.namespace, plural
+        )
         return list(_mapping(found).get("items") or [])
 
     def list_participants(self) -> list[dict[str, Any]]:
-        found = self._call(
-            self.custom.list_namespaced_custom_object,
-            GROUP,
-            VERSION,
-            self.namespace,
-            PARTICIPANT_PLURAL,
-        )
-        return list(_mapping(found).get("items") or [])
+        return self._list(PARTICIPANT_PLURAL)
 
     def get_participant(self, name: str) -> dict[str, Any]:
-        return _mapping(
-            self._call(
-                self.custom.get_namespaced_custom_object,
-                GROUP,
-                VERSION,
-                self.namespace,
-                PARTICIPANT_PLURAL,
-                name,
-            )
+        return self._get(PARTICIPANT_PLURAL, name)
+
+    def _get(self, plural: str, name: str) -> dict[str, Any]:
+        found = self._call(
+            self.custom.get_namespaced_custom_object, GROUP, VERSION, self.namespace, plural, name
         )
+        return _mapping(found)
 
     def events(self, obj: Mapping[str, Any]) -> list[dict[str, Any]]:
         """Events about this very object (its uid, not an older one of the same name)."""

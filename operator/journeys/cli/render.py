@@ -164,32 +164,31 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
     )
 
 
+_MINUTE, _HOUR, _DAY = 60, 3600, 86400
+_YEAR = 365 * _DAY
+#: kubectl's age steps: below ``limit`` seconds, print whole ``unit``s and, if given, the rest
+#: in ``rest`` units ("5m30s", "3h12m", "4d"): precise when young, coarse when old.
+_AGE_STEPS: Final[tuple[tuple[float, tuple[str, int], tuple[str, int] | None], ...]] = (
+    (2 * _MINUTE, ("s", 1), None),
+    (10 * _MINUTE, ("m", _MINUTE), ("s", 1)),
+    (3 * _HOUR, ("m", _MINUTE), None),
+    (8 * _HOUR, ("h", _HOUR), ("m", _MINUTE)),
+    (48 * _HOUR, ("h", _HOUR), None),
+    (8 * _DAY, ("d", _DAY), ("h", _HOUR)),
+    (730 * _DAY, ("d", _DAY), None),
+    (8 * _YEAR, ("y", _YEAR), ("d", _DAY)),
+    (float("inf"), ("y", _YEAR), None),
+)
+
+
 def human_age(delta: timedelta) -> str:
     """Ages the way kubectl prints them: precise when young, coarse when old (5m, 3h12m, 4d)."""
     seconds = max(int(delta.total_seconds()), 0)
-    minutes, hours, days = seconds // 60, seconds // 3600, seconds // 86400
-    years = days // 365
-    if seconds < 120:
-        return f"{seconds}s"
-    if minutes < 10:
-        rest = seconds % 60
-        return f"{minutes}m{rest}s" if rest else f"{minutes}m"
-    if hours < 3:
-        return f"{minutes}m"
-    if hours < 8:
-        rest = minutes % 60
-        return f"{hours}h{rest}m" if rest else f"{hours}h"
-    if hours < 48:
-        return f"{hours}h"
-    if days < 8:
-        rest = hours % 24
-        return f"{days}d{rest}h" if rest else f"{days}d"
-    if days < 730:
-        return f"{days}d"
-    if years < 8:
-        rest = days % 365
-        return f"{years}y{rest}d" if rest else f"{years}y"
-    return f"{years}y"
+    _, (unit, size), rest = next(step for step in _AGE_STEPS if seconds < step[0])
+    text = f"{seconds // size}{unit}"
+    if rest is not None and (extra := seconds % size // rest[1]):
+        text += f"{extra}{rest[0]}"
+    return text
 
 
 def age(timestamp: str | datetime | None, now: datetime) -> str:
