@@ -304,18 +304,21 @@ def status_text(
 def _audit_lines(view: JourneyView) -> list[str]:
     lines = []
     if view.closed_at:
-        by = f" by {view.closed_by}" if view.closed_by else ""
-        why = f", reason: {view.close_reason}" if view.close_reason else ""
-        lines.append(f"Closed:        {format_timestamp(view.closed_at)}{by}{why}")
+        lines.append(_ended("Closed:       ", view.closed_at, view.closed_by, view.close_reason))
     if view.superseded_by:
         lines.append(f"Superseded by: {view.superseded_by}")
     if view.stopped_at:
-        by = f" by {view.stopped_by}" if view.stopped_by else ""
-        why = f", reason: {view.stop_reason}" if view.stop_reason else ""
-        lines.append(f"Stopped:       {format_timestamp(view.stopped_at)}{by}{why}")
+        lines.append(_ended("Stopped:      ", view.stopped_at, view.stopped_by, view.stop_reason))
     if view.finished_at:
         lines.append(f"Finished:      {format_timestamp(view.finished_at)}")
     return lines
+
+
+def _ended(label: str, when: datetime, who: str, why: str) -> str:
+    """The audit line of a close or a stop: when, by whom, and why."""
+    by = f" by {who}" if who else ""
+    reason = f", reason: {why}" if why else ""
+    return f"{label} {format_timestamp(when)}{by}{reason}"
 
 
 def _indent(text: str) -> list[str]:
