@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from journeys import actions
 from journeys.actions import journeys as reading
 from journeys.actions import versions
-from journeys.api.models import DNS_SUBDOMAIN_PATTERN, MAX_NAME_LENGTH, Journey
+from journeys.api import DNS_SUBDOMAIN_PATTERN, MAX_NAME_LENGTH, Journey
 from tests.unit.journey_objects import FAMILY, NOW, journey
 
 # --------------------------------------------------------------------------------------------
