@@ -286,23 +286,31 @@ def journey_create_verdict(
 
 
 def journey_delete_verdict(
-    name: str, effective: Effective, username: str, namespace_terminating: bool = False
+    name: str,
+    effective: Effective,
+    username: str,
+    namespace_terminating: bool = False,
+    namespace: str = "",
 ) -> Verdict:
     """A journey may go once it is Stopped or Finished with nobody left inside.
 
     Deleting it removes its participants and their Jobs (owner references), so while it is
     live or draining that would silently end everyone's path. A namespace being deleted takes
     its journeys with it whatever their phase: refusing would leave it Terminating forever.
+    The commands the refusal suggests run as printed and fit the journey's phase.
     """
     if namespace_terminating or username in CONTROL_PLANE_DELETERS:
         return Verdict()
     where = f"journey {name} is {effective.describe()}"
     inside = plural(effective.in_flight, "participant")
-    way = (
-        f"stop it first, or wait until it is Finished (kubectl journey stop {name}; or "
-        f"kubectl journey close {name}, then kubectl journey wait {name})"
-    )
+    ns = f" -n {namespace}" if namespace else ""
+    stop = f"kubectl journey stop {name}{ns}"
+    finished = f"kubectl journey wait {name}{ns} --for=phase=Finished --timeout 24h"
     if effective.phase == JourneyPhase.LIVE:
+        way = (
+            f"stop it first, or wait until it is Finished ({stop}; or kubectl journey close "
+            f"{name}{ns}, then {finished})"
+        )
         return Verdict(
             Refusal(
                 AdmissionReason.DELETION_PROTECTED,
@@ -310,6 +318,7 @@ def journey_delete_verdict(
             )
         )
     if effective.phase == JourneyPhase.CLOSED:
+        way = f"stop it first, or wait until it is Finished ({stop}; or {finished})"
         return Verdict(
             Refusal(
                 AdmissionReason.DELETION_PROTECTED,
@@ -321,7 +330,7 @@ def journey_delete_verdict(
             Refusal(
                 AdmissionReason.DELETION_PROTECTED,
                 f"{where}, with {inside} still being halted: wait until that is "
-                f"done (kubectl journey wait {name}), then delete it",
+                f"done (kubectl journey wait {name}{ns} --for=condition=Halted), then delete it",
             )
         )
     return Verdict()
@@ -359,8 +368,9 @@ def participant_entry_verdict(
     message = action.message
     if action.reason in _NOT_LIVE_REASONS:
         details = [cause] if cause else []
-        if newest_live and newest_live != journey:
-            details.append(f"newest live version: {newest_live}")
+        elsewhere = newest_live if newest_live and newest_live != journey else None
+        if elsewhere:
+            details.append(f"newest live version: {elsewhere}")
         if details:
             message += f" ({'; '.join(details)})"
     return Verdict(Refusal(action.reason, message))

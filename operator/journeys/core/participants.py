@@ -184,7 +184,7 @@ def entry_refusal(journey: JourneyFacts) -> ParticipantAction | None:
         return _rejected(
             reason,
             f"journey {journey.name} is {journey.phase.value.lower()}{_since(journey)} and "
-            "accepts no new entries; enter the family's newest live version instead",
+            "accepts no new entries",
         )
     if journey.max_participants is not None and journey.inside >= journey.max_participants:
         return _rejected(
