@@ -159,11 +159,12 @@ def build() -> str:
     base = ensure_base()
     ref = image_ref()
     log(f"building {ref} from the Dockerfile (PYTHON_IMAGE={base})")
-    args = [
-        "build",
-        "--network=host",  # the build stage downloads the dependencies' wheels
-        "--volume",
-        f"{CA_BUNDLE}:{CA_BUNDLE}:ro",
+    # The build stage downloads the dependencies' wheels: through the host's network, trusting
+    # what the host trusts (a proxy's CA, where there is one).
+    args = ["build", "--network=host"]
+    if Path(CA_BUNDLE).is_file():
+        args += ["--volume", f"{CA_BUNDLE}:{CA_BUNDLE}:ro"]
+    args += [
         "--build-arg",
         f"PYTHON_IMAGE={base}",
         "--tag",
