@@ -116,6 +116,25 @@ def test_profile_active_in_another_version() -> None:
     assert "welcome-v2" in action.message
 
 
+def test_already_active_names_the_participant_and_whether_it_is_this_journey() -> None:
+    other = decide_participant(
+        ParticipantPhase.PENDING,
+        journey(active_elsewhere="welcome-v2", active_participant="welcome-v2-alice"),
+        None,
+    )
+    assert "journey welcome-v2 as participant welcome-v2-alice, another version" in other.message
+    same = decide_participant(
+        ParticipantPhase.PENDING,
+        journey(active_elsewhere="welcome-v1", active_participant="welcome-alice"),
+        None,
+    )
+    assert same.reason == ParticipantReason.ALREADY_ACTIVE
+    assert "already active in this journey, welcome-v1 as participant welcome-alice" in (
+        same.message
+    )
+    assert "version" not in same.message
+
+
 def test_missing_journey_waits_instead_of_rejecting() -> None:
     action = decide_participant(ParticipantPhase.PENDING, None, None)
     assert action.kind == ActionKind.WAIT

@@ -113,6 +113,8 @@ def test_active_elsewhere_finds_the_profile_in_another_version_of_the_family() -
     carol = view("carol-1", journey="welcome-v1", profile="carol")
     state.admitting[carol.key] = carol
     assert state.active_elsewhere(view("carol-2", "welcome-v2", "carol"), family) == "welcome-v1"
+    holder = state.active_holder(entering, family)
+    assert holder is not None and holder.name == "alice-1"
 
 
 def test_the_close_gate_wins_over_facts_not_yet_recomputed() -> None:

@@ -86,7 +86,8 @@ class JourneyFacts:
     halting: bool = False  # the journey halts who is left (Stop, endAt, drain timeout)
     max_participants: int | None = None
     inside: int = 0  # participants inside now (Active or being admitted), without this one
-    active_elsewhere: str | None = None  # another version where this profile is active
+    active_elsewhere: str | None = None  # the journey of the family where this profile is active
+    active_participant: str | None = None  # the participant through which it is active there
 
 
 @dataclass(frozen=True)
@@ -193,10 +194,19 @@ def entry_refusal(journey: JourneyFacts) -> ParticipantAction | None:
             "places taken (spec.entry.maxParticipants); a place frees up when someone leaves",
         )
     if journey.active_elsewhere is not None:
+        holder = (
+            f" as participant {journey.active_participant}" if journey.active_participant else ""
+        )
+        if journey.active_elsewhere == journey.name:
+            return _rejected(
+                ParticipantReason.ALREADY_ACTIVE,
+                f"the profile is already active in this journey, {journey.name}{holder}; it may "
+                "enter again once that participant has left",
+            )
         return _rejected(
             ParticipantReason.ALREADY_ACTIVE,
-            f"the profile is already active in journey {journey.active_elsewhere} of the same "
-            "family; a profile may be active in only one version at a time",
+            f"the profile is already active in journey {journey.active_elsewhere}{holder}, another "
+            "version of the same family; a profile may be active in only one version at a time",
         )
     return None
 

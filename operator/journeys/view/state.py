@@ -160,8 +160,15 @@ class OperatorState:
 
     def active_elsewhere(self, view: ParticipantView, family_journeys: Iterable[str]) -> str | None:
         """The journey of the family in which this profile is already active, if any."""
+        holder = self.active_holder(view, family_journeys)
+        return None if holder is None else str(holder.journey)
+
+    def active_holder(
+        self, view: ParticipantView, family_journeys: Iterable[str]
+    ) -> ParticipantView | None:
+        """The other participant through which this profile is active in the family, if any."""
         journeys = set(family_journeys)
-        others = [
+        others: list[ParticipantView] = [
             *(self.ready.participants.get((By.PROFILE, view.namespace, view.profile)) or ()),
             *self.admitting.values(),
         ]
@@ -173,7 +180,7 @@ class OperatorState:
                 and other.journey in journeys
                 and (other.key in self.admitting or self.phase_of(other) == ParticipantPhase.ACTIVE)
             ):
-                return str(other.journey)
+                return other
         return None
 
     def entry_facts(
@@ -188,6 +195,7 @@ class OperatorState:
         if key in self.closed and facts.phase == JourneyPhase.LIVE:
             facts = replace(facts, phase=JourneyPhase.STOPPED if stopped else JourneyPhase.CLOSED)
         members = [m.name for m in self.family_members(view.namespace, family)]
+        holder = self.active_holder(view, members or [view.journey])
         return replace(
             facts,
             inside=(
@@ -195,7 +203,8 @@ class OperatorState:
                 if facts.max_participants is not None
                 else 0
             ),
-            active_elsewhere=self.active_elsewhere(view, members or [view.journey]),
+            active_elsewhere=None if holder is None else str(holder.journey),
+            active_participant=None if holder is None else holder.name,
         )
 
     def newest_live(self, namespace: str, family: str, above: int = 0) -> str | None:
