@@ -20,7 +20,9 @@ import journeys.controllers.handlers
 import journeys.runtime.kopf_settings  # noqa: F401  (registers how Kopf is configured)
 from journeys.controllers.manager import Manager, ManagerOptions
 from journeys.runtime import metrics, peering
+from journeys.runtime.completeness import INCOMPLETE, nothing_to_list
 from journeys.runtime.kube import Kube
+from journeys.view import indexes_from
 from journeys.webhooks import server
 from journeys.webhooks.handlers import AdmissionContext
 
@@ -93,8 +95,20 @@ def build(args: argparse.Namespace, registry: kopf.OperatorRegistry | None = Non
     async def stop_operator(**_: Any) -> None:
         await app.stop()
 
+    async def view_complete(**kwargs: Any) -> str:
+        """Readiness (and liveness, after the start-up probe): the view is complete."""
+        manager = app.started
+        if manager is None:
+            raise kopf.PermanentError(INCOMPLETE)
+        if manager.state.indexes is None:
+            if not await nothing_to_list(manager.kube, tuple(args.namespace)):
+                raise kopf.PermanentError(INCOMPLETE)
+            manager.capture(indexes_from(kwargs))
+        return "complete"
+
     kopf.on.startup(id="start-operator", registry=registry)(start_operator)
     kopf.on.cleanup(id="stop-operator", registry=registry)(stop_operator)
+    kopf.on.probe(id="view", registry=registry)(view_complete)
     return app
 
 

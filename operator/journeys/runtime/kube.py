@@ -73,6 +73,19 @@ class Kube:
         query: dict[str, str] | None = None,
         content_type: str = "application/json",
     ) -> dict[str, Any]:
+        data = await self.raw(method, path, body, query, content_type)
+        payload: dict[str, Any] = json.loads(data) if data else {}
+        return payload
+
+    async def raw(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        query: dict[str, str] | None = None,
+        content_type: str = "application/json",
+    ) -> bytes:
+        """The response body as sent: a watch's is one JSON event per line."""
         headers = {"Accept": "application/json"}
         if body is not None:
             headers["Content-Type"] = content_type
@@ -87,14 +100,14 @@ class Kube:
         )
         response = await self._api.call_api(method, url, header_params, serialized_body)
         data: bytes = await response.read()
-        payload: dict[str, Any] = json.loads(data) if data else {}
         if response.status >= 400:
+            payload: dict[str, Any] = json.loads(data) if data.startswith(b"{") else {}
             raise KubeError(
                 response.status,
                 str(payload.get("reason") or response.reason),
                 str(payload.get("message") or data[:500]),
             )
-        return payload
+        return data
 
     # --- Jobs -------------------------------------------------------------------------------
 

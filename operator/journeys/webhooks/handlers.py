@@ -41,6 +41,7 @@ from journeys.core.admission import (
     spec_state,
 )
 from journeys.core.participants import IN_FLIGHT_PHASES, JourneyFacts
+from journeys.runtime.completeness import INCOMPLETE, nothing_to_list
 from journeys.runtime.kopf_namespaces import matches_any
 from journeys.runtime.kube import Kube, KubeError
 from journeys.view import Indexes, Key, OperatorState, indexes_from, participant_view
@@ -63,9 +64,10 @@ class AdmissionContext:
     """What the handlers need besides Kopf's kwargs and the operator's view.
 
     ``namespaces`` are the operator's ``--namespace`` patterns (empty: all): outside them the
-    indexes know nothing, so the webhook has no opinion there. ``index_grace`` bounds the wait
-    for Kopf's first listing at start-up; ``journey_grace`` bounds the wait for a journey that
-    was created a moment before its participants (``kubectl apply -f dir/``) to reach the index.
+    indexes know nothing, so the webhook has no opinion there. ``index_grace`` is how long after
+    start-up a request waits for Kopf's first listing before it is refused; ``journey_grace``
+    bounds the wait for a journey that was created a moment before its participants
+    (``kubectl apply -f dir/``) to reach the index.
     ``access_checks`` says whether the webhook also checks the admission policies' permissions.
     """
 
@@ -374,20 +376,23 @@ async def _poll(probe: Callable[[], T | None], deadline: float, interval: float)
 
 
 async def _manager(memo: Admitting, kwargs: Mapping[str, Any]) -> OperatorView:
-    """The operator's view, once Kopf's indexes are complete (or given up on after a grace).
+    """The operator's view, once it is complete; until then a retryable refusal (503).
 
-    Kopf starts serving admissions as soon as the API resources are known, while its indexes are
-    still being filled by the first listing. Kopf calls the first watch handler only after every
-    index is complete, and that call hands the indexes to the manager: until then, wait. An
-    empty namespace produces no watch event at all, so after ``index_grace`` the (then complete,
-    empty) indexes are taken as they are.
+    Kopf serves admissions while its indexes are still being filled by the first listing, and
+    calls the first watch handler only once every index is complete; that call hands the
+    indexes to the manager. A request in between waits up to ``index_grace`` after start-up,
+    then is refused (:mod:`journeys.runtime.completeness`), unless there is nothing to list at
+    all: then no event will ever come, and the empty indexes are the complete view.
     """
     manager = memo.manager
     if manager.state.indexes is None:
         context = memo.admission
         deadline = context.started + context.index_grace
         await _poll(lambda: manager.state.indexes, deadline, 0.05)
-        manager.capture(indexes_from(kwargs))
+        if manager.state.indexes is None:
+            if not await nothing_to_list(manager.kube, context.namespaces):
+                raise kopf.AdmissionError(INCOMPLETE, code=503)
+            manager.capture(indexes_from(kwargs))
     return manager
 
 
