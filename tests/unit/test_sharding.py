@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import functools
 import itertools
@@ -184,13 +183,3 @@ def test_index_without_an_ordinal_is_refused() -> None:
 def test_index_without_shards_is_refused() -> None:
     with pytest.raises(ValueError, match="--shards"):
         sharding.shard_from(None, 1)
-
-
-def test_command_line(monkeypatch: pytest.MonkeyPatch) -> None:
-    parser = argparse.ArgumentParser()
-    sharding.add_arguments(parser)
-    monkeypatch.setenv("POD_NAME", "journeys-operator-7")
-    assert sharding.options_from(parser.parse_args(["--shards", "4"])) == Shard(3, 4)
-    assert sharding.options_from(parser.parse_args([])) is None
-    with pytest.raises(SystemExit, match="shard index"):
-        sharding.options_from(parser.parse_args(["--shards", "2", "--shard-index", "2"]))

@@ -1,14 +1,16 @@
 """Sharding by namespace over the API server's sharded list and watch (KEP-5866).
 
-A replica started with ``--shards N --shard-index I`` owns the namespaces whose 64-bit FNV-1a
-hash falls in the I-th of N equal ranges of ``[0, 2**64)``, and asks the API server to send it
-only those (``shardSelector=shardRange(object.metadata.namespace, ...)``). The ranges of one N
-tile the hash space exactly, so every namespace has exactly one owner.
+Shard I of N (``--shards N --shard-index I``, not offered yet) owns the namespaces whose 64-bit
+FNV-1a hash falls in the I-th of N equal ranges of ``[0, 2**64)``, and asks the API server to
+send it only those (``shardSelector=shardRange(object.metadata.namespace, ...)``). The ranges
+of one N tile the hash space exactly, so every namespace has exactly one owner.
 
 A server without the ``ShardedListAndWatch`` feature gate ignores the selector and sends
 everything: a sharded replica would then act on other shards' namespaces. Lists of a server
-that honoured it echo the selector back in ``metadata.shardInfo.selector``, so a replica checks
-that echo before it starts and refuses to run sharded without it (:func:`verify`).
+that honoured it echo the selector back in ``metadata.shardInfo.selector``, so a replica must
+check that echo on every resource it shards before it starts, and refuse to run sharded without
+it (:func:`verify`). Kubernetes v1.36.3 echoes it for built-in resources (Jobs) but not for
+custom resources (participants): docs/scaling.md says what that leaves to do.
 
 Everything here but :func:`verify` is pure, so that the hashing and the ranges are tested
 exhaustively without a cluster.
@@ -16,8 +18,6 @@ exhaustively without a cluster.
 
 from __future__ import annotations
 
-import argparse
-import os
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -110,9 +110,9 @@ def check_echo(listing: Mapping[str, Any], shard: Shard, what: str) -> None:
     if echoed is None:
         raise ShardingRefused(
             f"The API server ignored the shard selector on {what} (its list carries no "
-            f"metadata.shardInfo): it needs the {FEATURE_GATE} feature gate (alpha in "
-            f"Kubernetes 1.36, kube-apiserver --feature-gates={FEATURE_GATE}=true). "
-            f"Run one replica unsharded (no --shards) until it is enabled."
+            f"metadata.shardInfo): sharding needs the {FEATURE_GATE} feature gate (alpha in "
+            f"Kubernetes 1.36, kube-apiserver --feature-gates={FEATURE_GATE}=true), and "
+            f"Kubernetes 1.36 does not shard custom resources even with it. Run unsharded."
         )
     raise ShardingRefused(
         f"The API server applied the shard selector {echoed!r} to {what}, not the requested "
@@ -134,31 +134,12 @@ async def verify(get: Getter, shard: Shard, paths: Mapping[str, str]) -> None:
         check_echo(listing, shard, what)
 
 
-# --- command line -------------------------------------------------------------------------------
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("sharding (docs/scaling.md)")
-    group.add_argument(
-        "--shards",
-        type=int,
-        default=None,
-        metavar="N",
-        help="split the namespaces between N replica groups by namespace hash, on the API "
-        f"server's sharded list and watch (feature gate {FEATURE_GATE}); default: one shard",
-    )
-    group.add_argument(
-        "--shard-index",
-        type=int,
-        default=None,
-        metavar="I",
-        help="this replica's shard, 0..N-1; default: the ordinal at the end of POD_NAME "
-        "modulo N (a StatefulSet of 2N pods gives every shard a standby)",
-    )
+# --- which shard a replica is -----------------------------------------------------------------
 
 
 def shard_from(shards: int | None, index: int | None, pod_name: str | None = None) -> Shard | None:
-    """The shard the command line asks for, or None when running unsharded."""
+    """The shard of ``--shards N --shard-index I``, or of a StatefulSet pod's ordinal (modulo N:
+    2N pods give every shard a leader and a standby); None when running unsharded."""
     if shards is None:
         if index is not None:
             raise ValueError("--shard-index needs --shards")
@@ -171,10 +152,3 @@ def shard_from(shards: int | None, index: int | None, pod_name: str | None = Non
             )
         index = int(match.group(1)) % max(shards, 1)
     return Shard(index, shards)
-
-
-def options_from(args: argparse.Namespace) -> Shard | None:
-    try:
-        return shard_from(args.shards, args.shard_index, os.environ.get("POD_NAME"))
-    except ValueError as error:
-        raise SystemExit(str(error)) from error
