@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from journeys.api.models import Journey, ParticipantPhase
+from journeys.api import Journey, ParticipantPhase
 from journeys.core.journey_plan import plan_journey
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from journeys.api.models import Journey, JourneyPhase, ParticipantPhase
+from journeys.api import Journey, JourneyPhase, ParticipantPhase
 from journeys.core.journey_plan import plan_journey, unreadable_status
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)

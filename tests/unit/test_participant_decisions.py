@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from journeys.api.models import JourneyPhase, ParticipantPhase
+from journeys.api import JourneyPhase, ParticipantPhase
 from journeys.core.participants import (
     EXIT_PHASES,
     FINAL_PARTICIPANT_PHASES,

@@ -16,7 +16,7 @@ from typing import Any
 
 from kubernetes.aio import client, config
 
-from journeys.api import GROUP, VERSION
+from journeys.api import API_VERSION, GROUP
 
 MERGE_PATCH = "application/merge-patch+json"
 FIELD_MANAGER = "journeys-operator"
@@ -225,4 +225,4 @@ class Kube:
 
 
 def _custom_path(plural: str, namespace: str, name: str) -> str:
-    return f"/apis/{GROUP}/{VERSION}/namespaces/{namespace}/{plural}/{name}"
+    return f"/apis/{API_VERSION}/namespaces/{namespace}/{plural}/{name}"

@@ -23,23 +23,19 @@ from typing import Any, Protocol, TypeVar
 
 import kopf
 
-from journeys.api import GROUP, VERSION, JourneyState, ObjectMeta
+from journeys.api import GROUP, VERSION, JourneyState, ObjectMeta, family_of, spec_state
 from journeys.core.admission import (
     Effective,
-    Mutation,
     Sibling,
     Verdict,
     effective_from_status,
-    family_of,
     journey_create_verdict,
     journey_delete_verdict,
-    journey_mutation,
     journey_update_verdict,
     participant_entry_verdict,
-    participant_mutation,
     phase_cause,
-    spec_state,
 )
+from journeys.core.mutations import Mutation, journey_mutation, participant_mutation
 from journeys.core.participants import IN_FLIGHT_PHASES, JourneyFacts
 from journeys.runtime.completeness import INCOMPLETE, nothing_to_list
 from journeys.runtime.kopf_namespaces import matches_any
@@ -231,7 +227,7 @@ async def validate_journey(
         manager = await _manager(memo, kwargs)
         effective = _effective(manager, (ns, name), body)
         username = userinfo.get("username", "")
-        verdict = journey_delete_verdict(name, effective, username)
+        verdict = journey_delete_verdict(name, effective, username, namespace=ns)
         if not verdict.allowed and await _namespace_terminating(manager, ns):
             verdict = journey_delete_verdict(name, effective, username, namespace_terminating=True)
     else:
