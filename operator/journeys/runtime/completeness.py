@@ -19,7 +19,6 @@ from typing import Any, Final, Protocol
 
 from journeys.runtime.kopf_namespaces import matches_any
 from journeys.runtime.kopf_settings import WATCHED, Watched
-from journeys.runtime.kube import KubeError
 
 INCOMPLETE: Final = (
     "This journeys-operator replica is still loading its view of the cluster (the first "
@@ -41,11 +40,12 @@ async def nothing_to_list(
 ) -> bool:
     """Whether every watched resource is empty where the operator watches (``--namespace``).
 
-    Any error (e.g. a resource this replica may not list yet) means: not known to be empty.
+    Any failure (a resource this replica may not list yet, the API server unreachable) means:
+    not known to be empty; the callers refuse rather than wait on it.
     """
     try:
         return await _nothing_to_list(kube, namespaces, watched)
-    except KubeError:
+    except Exception:  # any failure means: not known to be empty
         return False
 
 
