@@ -25,15 +25,9 @@ from journeys.api import (
     parse_enum,
     parse_timestamp,
     plural,
+    spec_state,
     state_transition_refusal,
 )
-from journeys.api import family_of as family_of  # noqa: PLC0414  (transition re-export)
-from journeys.api import spec_state as spec_state  # noqa: PLC0414  (transition re-export)
-
-# Transition re-exports for journeys.webhooks: import these from journeys.core.mutations.
-from journeys.core.mutations import Mutation as Mutation  # noqa: PLC0414
-from journeys.core.mutations import journey_mutation as journey_mutation  # noqa: PLC0414
-from journeys.core.mutations import participant_mutation as participant_mutation  # noqa: PLC0414
 from journeys.core.participants import JourneyFacts, ParticipantReason, entry_refusal
 
 #: Control-plane users whose deletions are never refused: the namespace controller empties a
