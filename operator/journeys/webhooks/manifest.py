@@ -15,6 +15,7 @@ from typing import Final
 
 import yaml
 
+from journeys.api.generated import stale_files, write_files
 from journeys.webhooks.configurations import (
     CLUSTER_CONFIGURATION,
     DEFAULT_NAMESPACE,
@@ -60,16 +61,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     text = manifest_text(args.namespace)
+    if args.write is None and args.check is None:
+        sys.stdout.write(text)
+        return 0
+    path = target(args.write or args.check)
+    files = {path.name: text}
     if args.write:
-        target(args.write).write_text(text)
+        write_files(path.parent, files)
         return 0
-    if args.check:
-        path = target(args.check)
-        if not path.exists() or path.read_text() != text:
-            print(f"{path} is out of date: run make webhooks-manifest", file=sys.stderr)
-            return 1
-        return 0
-    sys.stdout.write(text)
+    if stale_files(path.parent, files):
+        print(f"{path} is out of date: run make webhooks-manifest", file=sys.stderr)
+        return 1
     return 0
 
 
