@@ -12,6 +12,7 @@ from typing import Final
 from pydantic.config import JsonDict
 
 from journeys.api import messages
+from journeys.api.durations import DURATION_PATTERN
 from journeys.api.limits import (
     ATTRIBUTE_KEY_PATTERN,
     DNS_LABEL_PATTERN,
@@ -47,6 +48,12 @@ def rule(
     if reason is not None:
         entry["reason"] = reason
     return entry
+
+
+def duration() -> JsonDict:
+    """A Go duration, refused with a message that shows the form (the schema's pattern alone
+    makes the API server print the regular expression)."""
+    return rule(f"self.matches({cel_string(DURATION_PATTERN)})", messages.DURATION_MESSAGE)
 
 
 def immutable(message: str) -> JsonDict:

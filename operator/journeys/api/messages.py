@@ -92,3 +92,9 @@ ATTRIBUTE_KEYS_MESSAGE: Final = (
     "spec.attributes keys must be environment variable names: letters, digits and '_', not "
     f"starting with a digit, at most {MAX_ATTRIBUTE_KEY_LENGTH} characters (e.g. PLAN, first_name)"
 )
+
+#: What the API server says of a malformed duration (``drain.timeout``): the form, not a regex.
+DURATION_MESSAGE: Final = (
+    "must be a Go duration: a number and a unit h, m, s, ms, us or ns, combinable, without "
+    "spaces, e.g. 720h (30 days), 90m or 1h30m; there is no day unit (1 day is 24h)"
+)

@@ -8,6 +8,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, AwareDatetime, Field, PlainSerializer
 
+from journeys.api import cel
 from journeys.api.durations import DURATION_PATTERN, parse_duration
 from journeys.api.limits import (
     ATTRIBUTE_KEY_PATTERN,
@@ -90,7 +91,10 @@ DurationString = Annotated[
     Field(
         min_length=1,
         max_length=MAX_DURATION_LENGTH,
-        json_schema_extra={"pattern": DURATION_PATTERN},
+        json_schema_extra={
+            "pattern": DURATION_PATTERN,
+            "x-kubernetes-validations": [cel.duration()],
+        },
     ),
     AfterValidator(_check_duration),
 ]
