@@ -9,7 +9,7 @@ import kopf
 
 from journeys import app
 from journeys.controllers.manager import ManagerOptions
-from journeys.runtime import logs, metrics, peering
+from journeys.runtime import logs, metrics, peering, sharding
 from journeys.webhooks import options as admission
 
 
@@ -49,6 +49,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     logs.add_arguments(parser)
     metrics.add_arguments(parser)
     peering.add_arguments(parser)
+    sharding.add_arguments(parser)
     return parser.parse_args(argv)
 
 

@@ -11,7 +11,7 @@ start-up at the latest) and only ever mutated inside the objects it holds.
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import kopf
@@ -19,15 +19,18 @@ import kopf
 import journeys.controllers.handlers
 import journeys.runtime.kopf_settings  # noqa: F401  (registers how Kopf is configured)
 from journeys.controllers.manager import Manager, ManagerOptions
-from journeys.runtime import metrics, peering
-from journeys.runtime.completeness import INCOMPLETE, nothing_to_list
+from journeys.runtime import metrics, peering, sharding
+from journeys.runtime.completeness import INCOMPLETE, nothing_to_list, quiet_while_loading
+from journeys.runtime.kopf_settings import WATCHED
 from journeys.runtime.kube import Kube
+from journeys.runtime.sharding import Shard
 from journeys.view import indexes_from
 from journeys.webhooks import server
 from journeys.webhooks.handlers import AdmissionContext
 
 if TYPE_CHECKING:
     from journeys.controllers.handlers import Operator
+    from journeys.runtime.kopf_settings import Sharded
     from journeys.webhooks.handlers import Admitting
 from journeys.webhooks.options import options_from as admission_options
 
@@ -54,8 +57,29 @@ class App:
         assert self.admission_context is not None, "admission handlers only with webhooks"
         return self.admission_context
 
+    @property
+    def shard(self) -> Shard | None:
+        return self.manager_options.shard
+
     def leading(self) -> bool:
         return self.leadership is None or self.leadership.leading
+
+    async def verify_shard(self) -> None:
+        """Refuse to run sharded unless the API server applies the shard selector (its echo)."""
+        if self.shard is None:
+            return
+        kube = await Kube.connect(pool_size=1)
+
+        async def get(path: str, query: dict[str, str]) -> dict[str, Any]:
+            return await kube.request("GET", path, query=query)
+
+        sharded = {w.plural: w.path() for w in WATCHED if w.sharded}
+        try:
+            await sharding.verify(get, self.shard, sharded)
+        except sharding.ShardingRefused as refused:
+            raise kopf.PermanentError(str(refused)) from refused
+        finally:
+            await kube.close()
 
     async def start(self) -> None:
         """The manager first: leadership pauses or resumes its queues, metrics report it."""
@@ -82,14 +106,22 @@ class App:
 
 def build(args: argparse.Namespace, registry: kopf.OperatorRegistry | None = None) -> App:
     """The application for these options, with its start-up and clean-up steps registered."""
+    shard = sharding.options_from(args)
+    peering_options = peering.options_from(args)
+    if shard is not None and peering_options.name is not None:
+        # Each shard elects its own leader among its replicas.
+        peering_options = replace(peering_options, name=f"{peering_options.name}-{shard.name}")
     app = App(
-        manager_options=ManagerOptions(participant_concurrency=args.participant_concurrency),
+        manager_options=ManagerOptions(
+            participant_concurrency=args.participant_concurrency, shard=shard
+        ),
         metrics_options=metrics.options_from(args),
-        peering_options=peering.options_from(args),
+        peering_options=peering_options,
     )
     app.admission_context = server.install(admission_options(args), registry)
 
     async def start_operator(**_: Any) -> None:
+        await app.verify_shard()
         await app.start()
 
     async def stop_operator(**_: Any) -> None:
@@ -109,11 +141,12 @@ def build(args: argparse.Namespace, registry: kopf.OperatorRegistry | None = Non
     kopf.on.startup(id="start-operator", registry=registry)(start_operator)
     kopf.on.cleanup(id="stop-operator", registry=registry)(stop_operator)
     kopf.on.probe(id="view", registry=registry)(view_complete)
+    quiet_while_loading()
     return app
 
 
 if TYPE_CHECKING:
 
-    def _memo_edges(app: App) -> tuple[Operator, Admitting]:
-        """For mypy only: the context is what the controllers' and webhooks' handlers read."""
-        return app, app
+    def _memo_edges(app: App) -> tuple[Operator, Admitting, Sharded]:
+        """For mypy only: the context is what the controllers', webhooks' and settings' read."""
+        return app, app, app

@@ -15,6 +15,7 @@ import re
 import socket
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from bench.process import OperatorProcess
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from journeys.api import GROUP, VERSION
+from journeys.api import GROUP, LABEL_PARTICIPANT, VERSION
 from journeys.runtime import sharding
 from journeys.runtime.kube import Kube
 from journeys.webhooks.configurations import dev_configuration_name
@@ -37,7 +38,7 @@ from tests.integration.support import (
     token_kubeconfig,
     wait_for,
 )
-from tests.integration.test_install import rendered
+from tests.integration.test_install import find, rendered
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
@@ -126,7 +127,7 @@ def test_no_answer_from_an_incomplete_view(
     api_client: client.ApiClient,
     tmp_path: Path,
 ) -> None:
-    shipped = next(d for d in rendered(kubectl) if d["kind"] == "ClusterRole")["rules"]
+    shipped = find(rendered(kubectl), "ClusterRole")["rules"]
     # --admission dev registers webhook configurations of its own name (the role names one).
     dev_webhooks = {
         "apiGroups": ["admissionregistration.k8s.io"],
@@ -215,3 +216,93 @@ def test_the_shard_echo_is_checked_against_the_api_server() -> None:
             await kube.close()
 
     asyncio.run(check())
+
+
+@pytest.fixture
+def namespaces(api_client: client.ApiClient) -> Iterator[dict[str, int]]:
+    """Four namespaces, two owned by each of two shards: name -> shard index."""
+    core = client.CoreV1Api(api_client)
+    base = f"it-shard-{uuid.uuid4().hex[:5]}"
+    found: dict[str, int] = {}
+    for i in range(200):
+        name = f"{i}-{base}"  # a leading counter spreads FNV-1a hashes (docs/scaling.md)
+        index = sharding.shard_of(name, 2)
+        if list(found.values()).count(index) < 2:
+            found[name] = index
+        if len(found) == 4:
+            break
+    labels = {TEST_NAMESPACE_LABEL: "true"}
+    for name in found:
+        core.create_namespace(
+            client.V1Namespace(metadata=client.V1ObjectMeta(name=name, labels=labels))
+        )
+    yield found
+    for name in found:
+        core.delete_namespace(name, propagation_policy="Background")
+
+
+def test_two_shards_split_the_namespaces(
+    api_client: client.ApiClient, namespaces: dict[str, int]
+) -> None:
+    """Each shard reconciles only its namespaces; together they close and stop everything."""
+    first, *others = namespaces
+    watch = [arg for ns in others for arg in ("--namespace", ns)]
+    operators = [
+        OperatorProcess(
+            first, *watch, "--shards", "2", "--shard-index", str(i), env={"POD_NAME": f"shard-{i}"}
+        ).start()
+        for i in range(2)
+    ]
+    clusters = {ns: Cluster(api_client, ns) for ns in namespaces}
+    try:
+        for cluster in clusters.values():
+            cluster.create(journey_manifest("close-v1", delay="10s"))
+            cluster.create(journey_manifest("stop-v1", delay="600s"))
+            for i in range(3):
+                cluster.create(participant_manifest(f"c{i}", "close-v1"))
+                cluster.create(participant_manifest(f"s{i}", "stop-v1"))
+
+        def all_active() -> bool:
+            return all(
+                set(c.phases().values()) <= {"Active", "Completed"} and len(c.phases()) == 6
+                for c in clusters.values()
+            )
+
+        wait_for("every participant Active", all_active, timeout=120)
+        for cluster in clusters.values():
+            cluster.patch_spec("journeys", "close-v1", {"state": "closed"})
+            cluster.patch_spec("journeys", "stop-v1", {"state": "stopped"})
+
+        def counts(cluster: Cluster, journey: str) -> dict[str, Any]:
+            status = cluster.journey(journey).get("status") or {}
+            return {"phase": status.get("phase"), **(status.get("participants") or {})}
+
+        def ended() -> bool:
+            return all(
+                counts(c, "close-v1")["phase"] == "Finished"
+                and counts(c, "stop-v1")["phase"] == "Stopped"
+                and counts(c, "stop-v1").get("halted") == 3
+                for c in clusters.values()
+            )
+
+        wait_for("every journey Finished or Stopped", ended, timeout=180)
+        for ns, cluster in clusters.items():
+            closed, stopped = counts(cluster, "close-v1"), counts(cluster, "stop-v1")
+            assert (closed["completed"], closed["active"], closed["halted"]) == (3, 0, 0), ns
+            assert (stopped["halted"], stopped["active"], stopped["completed"]) == (3, 0, 0), ns
+            jobs = [
+                str(job.to_dict()["metadata"]["labels"][LABEL_PARTICIPANT])
+                for job in cluster.jobs()
+            ]
+            assert sorted(jobs) == sorted(cluster.phases()), ns  # one Job each, none twice
+            reporters = {
+                e.reporting_instance
+                for e in cluster.core.list_namespaced_event(ns).items
+                if e.reporting_component == "journeys.dev/operator"
+            }
+            assert reporters == {f"shard-{namespaces[ns]}"}, ns
+        assert all(o.process is not None and o.process.poll() is None for o in operators)
+    finally:
+        for operator in operators:
+            operator.stop()
+            print(operator.output()[-3000:])  # shown by pytest only when the test failed

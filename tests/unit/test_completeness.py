@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
-from journeys.runtime.completeness import nothing_to_list
+from journeys.runtime.completeness import INCOMPLETE, QuietWhileLoading, nothing_to_list
 from journeys.runtime.kube import KubeError
 
 
@@ -65,3 +66,19 @@ def test_globs_are_resolved_as_kopf_does() -> None:
 
 def test_a_refused_list_is_not_known_to_be_empty() -> None:
     assert not asyncio.run(nothing_to_list(FakeKube({"*": -1})))
+
+
+def _record(message: str, error: BaseException | None = None) -> logging.LogRecord:
+    info = (type(error), error, None) if error is not None else None
+    return logging.LogRecord("aiohttp.server", logging.ERROR, __file__, 1, message, (), info)
+
+
+def test_not_ready_probes_are_not_logged_as_errors() -> None:
+    quiet = QuietWhileLoading()
+    cause = RuntimeError(INCOMPLETE)
+    chained = RuntimeError("One or more handlers failed.")
+    chained.__cause__ = cause
+    assert not quiet.filter(_record("Error handling request", chained))
+    assert not quiet.filter(_record(f"Activity 'view' failed permanently: {INCOMPLETE}"))
+    assert quiet.filter(_record("Error handling request", RuntimeError("something else")))
+    assert quiet.filter(_record("Error handling request"))

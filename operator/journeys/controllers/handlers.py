@@ -82,7 +82,8 @@ async def journey_changed(
     key = (namespace or "", name)
     if spec.get("state", JourneyState.LIVE.value) != JourneyState.LIVE.value:
         manager.state.close_gate(key)
-    manager.journeys.add(key)
+    if manager.owns(key[0]):
+        manager.journeys.add(key)
 
 
 @kopf.on.event(GROUP, VERSION, PARTICIPANT_PLURAL)
@@ -101,6 +102,8 @@ async def participant_changed(
     state = manager.state
     deleted = type == "DELETED"
     state.observe_participant(view, deleted)
+    if not manager.owns(view.namespace):
+        return  # another shard's: in the view (for admission), not reconciled here
     if not deleted and state.phase_of(view) == ParticipantPhase.PENDING:
         manager.participants.add(view.key)
     manager.journeys.add((view.namespace, view.journey), manager.options.count_coalesce_seconds)

@@ -12,6 +12,7 @@ from journeys.controllers.participants import ParticipantReconciler
 from journeys.core.participants import JourneyFacts
 from journeys.runtime.kube import Kube
 from journeys.runtime.metrics import Snapshot
+from journeys.runtime.sharding import Shard
 from journeys.runtime.workqueue import WorkQueue
 from journeys.view import Indexes, Key, OperatorState
 
@@ -23,6 +24,8 @@ class ManagerOptions:
     journey_concurrency: int = 8
     #: How long participant changes are gathered before a journey's counts are recomputed.
     count_coalesce_seconds: float = 0.25
+    #: This replica's shard: it reconciles only the namespaces the shard owns (docs/scaling.md).
+    shard: Shard | None = None
 
 
 @dataclass
@@ -51,6 +54,10 @@ class Manager:
 
     async def _reconcile_participant(self, key: Key) -> None:
         await self.participant_reconciler(key)
+
+    def owns(self, namespace: str) -> bool:
+        """Whether this replica reconciles the namespace (every one, unsharded)."""
+        return self.options.shard is None or self.options.shard.owns(namespace)
 
     def capture(self, indexes: Indexes) -> None:
         """Keep Kopf's live indexes; they are complete before the first handler is called."""

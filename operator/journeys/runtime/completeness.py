@@ -14,6 +14,7 @@ the empty view is the complete one.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any, Final, Protocol
 
@@ -67,3 +68,19 @@ async def _nothing_to_list(
             if page.get("items"):
                 return False
     return True
+
+
+class QuietWhileLoading(logging.Filter):
+    """Drops the error records a not-ready health probe causes, twice per probe and with a
+    traceback from aiohttp: not being ready while listing is expected, not an error."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        while error is not None and INCOMPLETE not in str(error):
+            error = error.__cause__
+        return error is None and INCOMPLETE not in record.getMessage()
+
+
+def quiet_while_loading() -> None:
+    for name in ("aiohttp.server", "kopf.activities.probe"):
+        logging.getLogger(name).addFilter(QuietWhileLoading())

@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Final, cast
+from typing import Any, Final, Protocol, cast
 
 import kopf
 
 from journeys.api import GROUP, JOURNEY_PLURAL, LABEL_PARTICIPANT, PARTICIPANT_PLURAL, VERSION
 from journeys.runtime import streaming
 from journeys.runtime.kube import Kube
+from journeys.runtime.sharding import Shard
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,10 @@ class Watched:
     plural: str
     #: A label selector the API server applies: only these objects ever reach the operator.
     labels: str = ""
+    #: Whether a sharded replica asks the API server for its shard only. Not the custom
+    #: resources: Kubernetes 1.36 does not shard them, and every replica needs every journey
+    #: and participant to answer any admission request (docs/scaling.md).
+    sharded: bool = False
 
     def path(self, namespace: str | None = None) -> str:
         prefix = "/api" if not self.group else f"/apis/{self.group}"
@@ -39,7 +44,7 @@ class Watched:
 WATCHED: Final = (
     Watched(GROUP, VERSION, JOURNEY_PLURAL),
     Watched(GROUP, VERSION, PARTICIPANT_PLURAL),
-    Watched("batch", "v1", "jobs", labels=LABEL_PARTICIPANT),
+    Watched("batch", "v1", "jobs", labels=LABEL_PARTICIPANT, sharded=True),
 )
 
 
@@ -62,8 +67,15 @@ class NoDiffBase(kopf.DiffBaseStorage):
         return None
 
 
+class Sharded(Protocol):
+    """What the settings read of Kopf's memo (``journeys.app.App``)."""
+
+    @property
+    def shard(self) -> Shard | None: ...
+
+
 @kopf.on.startup()
-def configure(settings: kopf.OperatorSettings, **_: object) -> None:
+def configure(settings: kopf.OperatorSettings, memo: Sharded, **_: object) -> None:
     """Kopf's own bookkeeping stays under the project's domain and out of the way."""
     settings.persistence.finalizer = f"{GROUP}/finalizer"
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
@@ -78,9 +90,11 @@ def configure(settings: kopf.OperatorSettings, **_: object) -> None:
     # Ride out a control-plane restart or upgrade (minutes) instead of giving up after ~1 min.
     settings.networking.error_backoffs = (1, 1, 2, 3, 5, 8, 13, 21, 30, 30, 30, 30, 30, 30)
     for watched in WATCHED:
+        key = (watched.group, watched.version, watched.plural)
         if watched.labels:
-            key = (watched.group, watched.version, watched.plural)
             settings.watching.label_selectors[key] = watched.labels
+        if watched.sharded and memo.shard is not None:
+            settings.watching.shard_selectors[key] = memo.shard.selector
 
 
 @kopf.on.startup()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import socket
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,7 +21,8 @@ from journeys.api import API_VERSION, GROUP
 
 MERGE_PATCH = "application/merge-patch+json"
 FIELD_MANAGER = "journeys-operator"
-REPORTING_INSTANCE = socket.gethostname()[:128]
+#: Names the replica in its Events (the pod, when run in one).
+REPORTING_INSTANCE = (os.environ.get("POD_NAME") or socket.gethostname())[:128]
 logger = logging.getLogger(__name__)
 
 

@@ -1,6 +1,6 @@
 """Sharding by namespace over the API server's sharded list and watch (KEP-5866).
 
-Shard I of N (``--shards N --shard-index I``, not offered yet) owns the namespaces whose 64-bit
+Shard I of N (``--shards N --shard-index I``) owns the namespaces whose 64-bit
 FNV-1a hash falls in the I-th of N equal ranges of ``[0, 2**64)``, and asks the API server to
 send it only those (``shardSelector=shardRange(object.metadata.namespace, ...)``). The ranges
 of one N tile the hash space exactly, so every namespace has exactly one owner.
@@ -10,7 +10,8 @@ everything: a sharded replica would then act on other shards' namespaces. Lists 
 that honoured it echo the selector back in ``metadata.shardInfo.selector``, so a replica must
 check that echo on every resource it shards before it starts, and refuse to run sharded without
 it (:func:`verify`). Kubernetes v1.36.3 echoes it for built-in resources (Jobs) but not for
-custom resources (participants): docs/scaling.md says what that leaves to do.
+custom resources, so the operator shards its Jobs on the server and its own work by namespace
+(docs/scaling.md).
 
 Everything here but :func:`verify` is pure, so that the hashing and the ranges are tested
 exhaustively without a cluster.
@@ -18,6 +19,8 @@ exhaustively without a cluster.
 
 from __future__ import annotations
 
+import argparse
+import os
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -152,3 +155,30 @@ def shard_from(shards: int | None, index: int | None, pod_name: str | None = Non
             )
         index = int(match.group(1)) % max(shards, 1)
     return Shard(index, shards)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("sharding (docs/scaling.md)")
+    group.add_argument(
+        "--shards",
+        type=int,
+        default=None,
+        metavar="N",
+        help="split the namespaces between N replica groups by namespace hash, on the API "
+        f"server's sharded list and watch (feature gate {FEATURE_GATE}); default: one shard",
+    )
+    group.add_argument(
+        "--shard-index",
+        type=int,
+        default=None,
+        metavar="I",
+        help="this replica's shard, 0..N-1; default: the ordinal at the end of POD_NAME "
+        "modulo N (a StatefulSet of 2N pods gives every shard a standby)",
+    )
+
+
+def options_from(args: argparse.Namespace) -> Shard | None:
+    try:
+        return shard_from(args.shards, args.shard_index, os.environ.get("POD_NAME"))
+    except ValueError as error:
+        raise SystemExit(str(error)) from error
