@@ -56,6 +56,12 @@ class FakeKube:
         self.patches: list[tuple[str, dict[str, Any], bool]] = []
         self.refuse: ActionError | None = None
         self.fail_reads: ActionError | None = None
+        self.allowed = True
+        self.reviews: list[Mapping[str, str]] = []
+
+    def access_allowed(self, attributes: Mapping[str, str]) -> bool:
+        self.reviews.append(attributes)
+        return self.allowed
 
     def _read(self) -> None:
         if self.fail_reads is not None:
@@ -461,6 +467,16 @@ async def test_preview_has_the_dry_run_numbers_and_refusals_are_the_servers_word
     assert dashboard.kube.journeys["welcome-v3"]["spec"]["state"] == "live"
     status, answer = await dashboard.post("/journeys/team/welcome-v3/end", {"ending": "resume"})
     assert status == 409 and "unknown action" in answer["error"]
+
+
+async def test_a_user_who_may_not_stop_is_told_before_any_dry_run(dashboard: Dashboard) -> None:
+    await dashboard.sign_in()
+    dashboard.kube.allowed = False
+    status, answer = await dashboard.post("/journeys/team/welcome-v3/preview", {"ending": "stop"})
+    assert status == 403 and answer["ok"] is False
+    assert answer["error"].startswith("you may not stop this journey")
+    assert {r.get("verb") for r in dashboard.kube.reviews} >= {"patch"}
+    assert dashboard.kube.patches == []
 
 
 async def test_new_version_and_duplicate_go_through_the_actions(dashboard: Dashboard) -> None:

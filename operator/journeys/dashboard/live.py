@@ -136,10 +136,20 @@ class JourneyWatch:
     def start(self) -> None:
         self.thread.start()
 
-    def stop(self) -> None:
+    def stop(self, seconds: float = 5.0) -> None:
+        """End the watch and wait for the thread (a thread left inside a TLS read at interpreter
+        exit can abort the process). Shutting the open response's socket down ends the read at
+        once; ``_resp`` is where the client's Watch keeps it."""
         self.stopping.set()
-        if self._watch is not None:
-            self._watch.stop()  # type: ignore[no-untyped-call]
+        current = self._watch
+        if current is not None:
+            current.stop()  # type: ignore[no-untyped-call]
+            response = getattr(current, "_resp", None)
+            if response is not None:
+                with contextlib.suppress(Exception):
+                    response.shutdown()
+        if self.thread.is_alive():
+            self.thread.join(seconds)
 
     def _call(self, function: Callable[..., None], *args: Any) -> None:
         if not self.stopping.is_set():

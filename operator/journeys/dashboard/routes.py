@@ -143,12 +143,19 @@ def client_of(request: web.Request) -> KubeClient:
 
 
 async def preview(request: web.Request) -> web.Response:
-    """The dialog's content, from a server-side dry run (a refusal is the server's message)."""
+    """The dialog's content, from a server-side dry run (a refusal is the server's message).
+
+    Whether the user may end the journey at all is asked first (a SelfSubjectAccessReview), so
+    a dialog that cannot succeed says so instead of offering its button.
+    """
     client = client_of(request)
     name = request.match_info["name"]
     try:
         body = await body_of(request)
         ending, reason = ending_of(body), reason_of(body)
+        if not await call(actions.may_end, client, ending, name):
+            refusal = actions.ending_refusal(ending, name, client.namespace)
+            return answer(403, ok=False, error=refusal)
         async with request.app[CLIENTS].lock(client.namespace):
             found = await call(actions.preview_end, client, name, ending, reason)
     except ActionError as error:

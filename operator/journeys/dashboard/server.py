@@ -95,7 +95,7 @@ async def serve(
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
         if watch is not None:
-            watch.stop()
+            await asyncio.to_thread(watch.stop)
         if runner is not None:
             runner.app[STOPPING].set()
             await runner.cleanup()

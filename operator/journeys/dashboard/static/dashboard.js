@@ -212,7 +212,7 @@
     showError("");
     reason.value = "";
     family.value = "";
-    reasonField.hidden = action !== "stop";
+    reasonField.hidden = action !== "stop" && action !== "close";
     familyField.hidden = action !== "duplicate";
     ok.disabled = true;
     ok.classList.toggle("danger", action === "stop" || action === "close");
@@ -221,7 +221,7 @@
     title.textContent = `${label}: ${current.name}`;
     ok.textContent = label;
     dialog.showModal();
-    (action === "stop" ? reason : action === "duplicate" ? family : cancel).focus();
+    (action === "duplicate" ? family : cancel).focus();
     if (action === "close" || action === "stop") await previewEnding();
     else if (action === "new-version") await previewVersion();
     else {
