@@ -165,7 +165,8 @@
   const reason = document.getElementById("confirm-reason");
   const familyField = document.getElementById("family-field");
   const family = document.getElementById("confirm-family");
-  let current = null; // {action, namespace, name, returnTo}
+  let current = null; // {action, namespace, name, returnTo, signature, confirming}
+  let repreview = null; // the timer of the dry run sent again with the typed reason
 
   const LABELS = { close: "Close to new entries", stop: "Stop" };
 
@@ -235,7 +236,10 @@
 
   async function previewEnding() {
     const asked = current;
-    const data = await post(base(asked) + "/preview", { ending: asked.action, reason: "" });
+    const data = await post(base(asked) + "/preview", {
+      ending: asked.action,
+      reason: reason.value,
+    });
     if (asked !== current) return;
     if (!data.ok) {
       body.replaceChildren(paragraph("The API server refused this change; nothing was changed."));
@@ -244,7 +248,7 @@
     }
     body.innerHTML = data.html; // rendered and escaped by the server
     ok.textContent = data.button;
-    ok.disabled = data.unchanged;
+    if (!asked.confirming) ok.disabled = data.unchanged;
   }
 
   async function previewVersion() {
@@ -267,6 +271,8 @@
   async function confirmDialog() {
     const asked = current;
     if (!asked) return;
+    asked.confirming = true;
+    clearTimeout(repreview);
     ok.disabled = true;
     showError("");
     let data;
@@ -279,6 +285,7 @@
     }
     if (asked !== current) return;
     if (!data.ok) {
+      asked.confirming = false;
       showError(data.error);
       ok.disabled = asked.action !== "duplicate";
       return;
@@ -290,6 +297,14 @@
     dialog.close("done");
     refresh();
   }
+
+  // The dry run is sent again with the reason typed (its warnings may depend on it).
+  reason.addEventListener("input", () => {
+    clearTimeout(repreview);
+    repreview = setTimeout(() => {
+      if (current && (current.action === "close" || current.action === "stop")) previewEnding();
+    }, 400);
+  });
 
   if (dialog) {
     ok.addEventListener("click", confirmDialog);
