@@ -21,14 +21,13 @@ from aiohttp import web
 
 from journeys import actions
 from journeys.actions import ActionError, Edit, Ending, JourneyView, KubeClient
-from journeys.api import GROUP, JOURNEY_PLURAL, PARTICIPANT_PLURAL
+from journeys.api import GROUP, JOURNEY_PLURAL
 from journeys.dashboard import views
 from journeys.dashboard.live import Hub, key
 from journeys.dashboard.security import Guard, secure
 
 T = TypeVar("T")
 JOURNEYS: Final = f"{JOURNEY_PLURAL}.{GROUP}"
-PARTICIPANTS: Final = f"{PARTICIPANT_PLURAL}.{GROUP}"
 ENDINGS: Final[tuple[Ending, ...]] = ("close", "stop")
 MAX_REASON: Final = 1024
 

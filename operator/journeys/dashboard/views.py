@@ -69,10 +69,6 @@ def audit_line(view: JourneyView) -> str:
     return "; ".join(parts)
 
 
-def inside_now(view: JourneyView) -> int:
-    return int(view.counts.get("active", 0))
-
-
 # --------------------------------------------------------------------------------------------
 # The list
 # --------------------------------------------------------------------------------------------
