@@ -150,6 +150,19 @@ def eventually(what: str, missing: Callable[[], list[Any]], timeout: float = 60.
         ) from None
 
 
+def webhooks_answer(cluster: Cluster) -> bool:
+    """Whether this namespace's admission webhooks answer: the mutating one fills in the family
+    label on a server-side dry run (nothing is stored)."""
+    try:
+        probe = cluster.custom.create_namespaced_custom_object(
+            GROUP, VERSION, cluster.namespace, "journeys", journey_manifest("probe-v1"),
+            dry_run="All",
+        )  # fmt: skip
+    except ApiException:
+        return False
+    return bool((probe["metadata"].get("labels") or {}).get("journeys.dev/family") == "probe")
+
+
 def wait_for_events(cluster: Cluster, name: str, *reasons: str, timeout: float = 60.0) -> None:
     """Wait until ``name`` has Events with these reasons: the operator posts them after the
     status write, so a phase seen in the status does not mean its Event is there yet."""

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 import yaml
+from kubernetes import client
 
 from journeys.webhooks.configurations import dev_configuration_name
 from tests.integration.conftest import Kubectl
@@ -23,6 +24,7 @@ from tests.integration.support import (
     journey_manifest,
     participant_manifest,
     wait_for,
+    webhooks_answer,
 )
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
@@ -81,30 +83,17 @@ def admin_name(kubectl: Kubectl) -> str:
 
 
 @pytest.fixture
-def webhooks(namespace: str, kubectl: Kubectl, user: User) -> Iterator[OperatorProcess]:
+def webhooks(namespace: str, kubectl: Kubectl, cluster: Cluster) -> Iterator[OperatorProcess]:
     """The operator serving the webhooks for this namespace, once the API server calls them."""
     process = OperatorProcess(namespace, "--admission", "dev").start()
     try:
-        wait_for("the webhooks to answer", lambda: _webhooks_answer(user), timeout=60)
+        wait_for("the webhooks to answer", lambda: webhooks_answer(cluster), timeout=60)
         yield process
     finally:
         process.stop()
         # A killed operator leaves its configurations behind: remove them in any case.
         _remove_configurations(kubectl, namespace)
         print(process.output()[-6000:])  # shown by pytest only when the test failed
-
-
-def _webhooks_answer(user: User) -> bool:
-    """The mutating webhook fills the family label in on a server-side dry run."""
-    probe = journey_manifest("probe-v1")
-    result = user.kubectl(
-        "create", "--dry-run=server", "-o", "json", "-f", "-", "-n", user.namespace,
-        input=yaml.safe_dump(probe), check=False,
-    )  # fmt: skip
-    if result.returncode != 0:
-        return False
-    labels = json.loads(result.stdout)["metadata"].get("labels") or {}
-    return labels.get("journeys.dev/family") == "probe"
 
 
 def _remove_configurations(kubectl: Kubectl, namespace: str) -> None:
@@ -390,7 +379,7 @@ def test_without_webhook_cel_and_operator_still_hold(
     """The webhooks add words, not safety: CEL and the operator hold the line without them."""
     process = OperatorProcess(namespace, "--admission", "dev").start()
     try:
-        wait_for("the webhooks to answer", lambda: _webhooks_answer(user), timeout=60)
+        wait_for("the webhooks to answer", lambda: webhooks_answer(cluster), timeout=60)
         user.apply(journey_manifest("welcome-v1", delay="120s"))
         user.patch("journey", "welcome-v1", {"state": "closed"})
     finally:
@@ -417,7 +406,7 @@ def test_without_webhook_cel_and_operator_still_hold(
     before = user.get("participant", "late")["status"]
     process = OperatorProcess(namespace, "--admission", "dev").start()
     try:
-        wait_for("the webhooks to answer again", lambda: _webhooks_answer(user), timeout=60)
+        wait_for("the webhooks to answer again", lambda: webhooks_answer(cluster), timeout=60)
         assert user.get("participant", "late")["status"] == before
         error = user.fails("apply", "-f", "-", manifest=participant_manifest("later", "welcome-v1"))
         assert "welcome-v1" in error
@@ -433,7 +422,9 @@ def _configured(kubectl: Kubectl, namespace: str) -> bool:
     return result.returncode == 0
 
 
-def test_deleting_a_namespace_is_never_blocked(kubectl: Kubectl, namespace: str) -> None:
+def test_deleting_a_namespace_is_never_blocked(
+    kubectl: Kubectl, api_client: client.ApiClient, namespace: str
+) -> None:
     """Its journeys go with it, live or not: refusing would leave it Terminating forever."""
     other = f"{namespace}-x"
     kubectl("create", "namespace", other)
@@ -441,7 +432,11 @@ def test_deleting_a_namespace_is_never_blocked(kubectl: Kubectl, namespace: str)
     served = [namespace, other]
     process = OperatorProcess(namespace, "--namespace", other, "--admission", "dev").start()
     try:
-        wait_for("the webhooks to answer", lambda: _webhooks_answer(there), timeout=60)
+        wait_for(
+            "the webhooks to answer",
+            lambda: webhooks_answer(Cluster(api_client, other)),
+            timeout=60,
+        )
         there.apply(journey_manifest("welcome-v1"))
         assert "DeletionProtected" in there.fails("delete", "journey", "welcome-v1")
         kubectl("delete", "namespace", other, "--wait=false")
