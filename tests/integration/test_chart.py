@@ -266,8 +266,9 @@ CHECKS: list[tuple[tuple[str, ...], Callable[[Objects], bool]]] = [
     ),
     (
         ("metrics.serviceMonitor.enabled=true", "metrics.serviceMonitor.interval=10s"),
-        lambda o: o[("ServiceMonitor", "journeys-operator")]["spec"]["endpoints"][0]["interval"]
-        == "10s",
+        lambda o: (
+            o[("ServiceMonitor", "journeys-operator")]["spec"]["endpoints"][0]["interval"] == "10s"
+        ),
     ),
     (
         ("dashboard.enabled=true", "dashboard.labels.team=ops"),
@@ -336,15 +337,23 @@ def test_impossible_values_are_refused(helm: Helm, sets: tuple[str, ...], messag
 
 
 @pytest.fixture
-def release_namespace(api_client: client.ApiClient, kubectl: Kubectl) -> Iterator[str]:
-    """A namespace for the release; afterwards nothing of the release is left but the CRDs."""
+def release_namespace(helm: Helm, kubectl: Kubectl) -> Iterator[str]:
+    """A namespace for the release; afterwards the cluster is as it was before.
+
+    The release adopts objects that exist already (the CRDs, and the admission policies and
+    people's roles that `make install-crds` applies for other tests); uninstalling deletes
+    all but the CRDs, so those are put back as they were.
+    """
     name = f"it-chart-{uuid.uuid4().hex[:8]}"
+    existing = {}
+    for kind, obj_name in helm.template(namespace=name):
+        found = kubectl("get", kind, obj_name, "-n", name, "-o", "json", "--ignore-not-found")
+        if found.stdout.strip():
+            existing[(kind, obj_name)] = _as_created(json.loads(found.stdout))
     yield name
-    helm_path = hack_helm.path()
-    subprocess.run(
-        [str(helm_path), "--kubeconfig", kubectl.kubeconfig, "uninstall", "journeys", "-n", name,
-         "--ignore-not-found", "--wait", "--timeout", "120s"],
-        capture_output=True, check=False, timeout=180,
+    helm(
+        "uninstall", "journeys", "-n", name, "--ignore-not-found", "--wait", "--timeout", "120s",
+        check=False,
     )  # fmt: skip
     # Cluster-wide objects named like a real installation's: never leave them behind, least of
     # all webhook configurations whose Service has no server (every journey write would fail).
@@ -352,18 +361,32 @@ def release_namespace(api_client: client.ApiClient, kubectl: Kubectl) -> Iterato
         "delete", "validatingwebhookconfiguration,mutatingwebhookconfiguration", "journeys.dev",
         "--ignore-not-found",
     )  # fmt: skip
+    for (kind, obj_name), obj in existing.items():
+        if kubectl("get", kind, obj_name, "--ignore-not-found", "-o", "name").stdout.strip():
+            continue  # kept (the CRDs)
+        kubectl("create", "-f", "-", input=json.dumps(obj))
     kubectl("delete", "namespace", name, "--ignore-not-found", "--wait=false")
+
+
+def _as_created(obj: dict[str, Any]) -> dict[str, Any]:
+    """An object as it can be created again: without server-set fields and status."""
+    metadata = obj["metadata"]
+    for field in ("resourceVersion", "uid", "creationTimestamp", "generation", "managedFields"):
+        metadata.pop(field, None)
+    obj.pop("status", None)
+    return obj
 
 
 def test_install_upgrade_uninstall_keeps_the_crds(
     helm: Helm, kubectl: Kubectl, api_client: client.ApiClient, release_namespace: str
 ) -> None:
     ns = ("-n", release_namespace)
-    # The CRDs exist already (make install-crds, or an earlier kustomize install): a team moving
-    # from `kubectl apply -k` to the chart lets the release adopt them.
+    # The CRDs and policies exist already (make install-crds, as an earlier `kubectl apply -k`
+    # would have made them): the release adopts them, and takes over the fields that another
+    # field manager applied.
     helm(
         "install", "journeys", str(CHART), *ns, "--create-namespace", "--take-ownership",
-        "--wait", "--timeout", "180s",
+        "--force-conflicts", "--wait", "--timeout", "180s",
     )  # fmt: skip
     apps = client.AppsV1Api(api_client)
     operator = apps.read_namespaced_deployment("journeys-operator", release_namespace)
