@@ -25,8 +25,9 @@ NOTHING: Final = "journeys.dev/probe-matches-nothing=nothing"
 RawGetter = Callable[[str, dict[str, str]], Awaitable[bytes]]
 
 
-def probe_query(seconds: int = 5) -> dict[str, str]:
-    """The query Kopf sends for a streamed start, narrowed to nothing and to a few seconds."""
+def probe_query(seconds: int = 1) -> dict[str, str]:
+    """The query Kopf sends for a streamed start, narrowed to nothing and to a second: the
+    closing bookmark comes at once, but the body ends only when the server closes the watch."""
     return {
         "watch": "true",
         "sendInitialEvents": "true",
