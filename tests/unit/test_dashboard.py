@@ -525,3 +525,32 @@ async def test_no_journeys_yet_says_how_to_create_one(dashboard: Dashboard) -> N
 
 def test_static_files_are_packaged() -> None:
     assert {p.name for p in STATIC.iterdir()} >= {"dashboard.js", "dashboard.css"}
+
+
+async def test_all_namespaces_shows_them_and_makes_a_client_per_namespace() -> None:
+    kube = FakeKube(namespace_journeys())
+    other = FakeKube([journey("spring-v1", 1)])
+    other.namespace = "other"
+    made: list[str] = []
+
+    def factory(namespace: str) -> FakeKube:
+        made.append(namespace)
+        return other
+
+    port = unused_port()
+    guard = Guard.for_address("127.0.0.1", port)
+    app = make_app(Settings("team", all_namespaces=True), Clients(kube, factory), guard, Hub())
+    server = TestServer(app, host="127.0.0.1", port=port)
+    await server.start_server()
+    running = Dashboard(server, guard, kube)
+    try:
+        await running.sign_in()
+        listing = await (await running.session.get(running.url("/journeys"))).text()
+        assert '<th scope="col">Namespace</th>' in listing and "All namespaces" in listing
+        page = await running.session.get(running.url("/journeys/other/spring-v1"))
+        assert page.status == 200 and made == ["other"]
+        await running.session.get(running.url("/journeys/other/spring-v1"))
+        assert made == ["other"]  # one client per namespace, kept
+    finally:
+        await running.session.close()
+        await server.close()
