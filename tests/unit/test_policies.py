@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
+from journeys.actions import permissions as actions_permissions
 from journeys.api import JourneyState, policies
 from journeys.core import permissions
 from journeys.core.permissions import Change, questions, subject_access_review
@@ -320,3 +321,52 @@ def test_the_operator_may_ask_the_authorizer_and_nothing_more_for_it() -> None:
             "verbs": ["create"],
         }
     ]
+
+
+# --- The front ends' question --------------------------------------------------------------------
+
+
+class FakeClient:
+    """A KubeClient that answers access reviews from a set of allowed (verb, resource, name)."""
+
+    namespace = "team-a"
+
+    def __init__(self, allowed: set[tuple[str, str, str]]) -> None:
+        self.allowed = allowed
+        self.asked: list[dict[str, str]] = []
+
+    def access_allowed(self, attributes: dict[str, str]) -> bool:
+        self.asked.append(dict(attributes))
+        key = (attributes["verb"], attributes["resource"], attributes.get("name", ""))
+        return key in self.allowed
+
+
+def test_may_end_needs_patch_and_the_endings_verb_on_that_journey() -> None:
+    closer = FakeClient({("patch", "journeys", "w-v1"), ("close", "journeys", "w-v1")})
+    assert actions_permissions.may_end(closer, "close", "w-v1")
+    assert not actions_permissions.may_end(closer, "stop", "w-v1")
+    assert not actions_permissions.may_end(closer, "close", "other-v1")
+    assert closer.asked[0] == {
+        "namespace": "team-a",
+        "verb": "patch",
+        "group": "journeys.dev",
+        "resource": "journeys",
+        "name": "w-v1",
+    }
+    verb_only = FakeClient({("stop", "journeys", "w-v1")})
+    assert not actions_permissions.may_end(verb_only, "stop", "w-v1")
+    assert actions_permissions.may(verb_only, "stop", "w-v1")
+
+
+def test_may_create_journeys_needs_jobs_too() -> None:
+    journeys_only = FakeClient({("create", "journeys", "")})
+    assert not actions_permissions.may_create_journeys(journeys_only)
+    author = FakeClient({("create", "journeys", ""), ("create", "jobs", "")})
+    assert actions_permissions.may_create_journeys(author)
+    assert {"group": "batch", "resource": "jobs"}.items() <= author.asked[-1].items()
+
+
+def test_the_front_ends_refusal_says_what_is_missing_and_how_to_ask() -> None:
+    text = actions_permissions.ending_refusal("stop", "w-v1", "team-a")
+    assert text.startswith("you may not stop this journey: ")
+    assert "kubectl auth can-i stop journeys/w-v1 -n team-a" in text
