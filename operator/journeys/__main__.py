@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+import asyncio
+from collections.abc import Callable, Sequence
+from typing import TypeVarTuple, Unpack
 
 import kopf
 
@@ -58,13 +60,42 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     logs.configure(args.log_format, args.verbose)
     memo = app.build(args)
-    kopf.run(
-        clusterwide=not args.namespace,
-        namespaces=list(args.namespace),
-        standalone=True,  # peering is ours: journeys.runtime.peering
-        memo=memo,
-        liveness_endpoint=("http://127.0.0.1:8080/healthz" if args.dev else args.liveness) or None,
-    )
+    with asyncio.Runner(loop_factory=FirstSignalLoop) as runner:  # as kopf.run's asyncio.run
+        kopf.run(
+            loop=runner.get_loop(),
+            clusterwide=not args.namespace,
+            namespaces=list(args.namespace),
+            standalone=True,  # peering is ours: journeys.runtime.peering
+            memo=memo,
+            liveness_endpoint=("http://127.0.0.1:8080/healthz" if args.dev else args.liveness)
+            or None,
+        )
+
+
+Ts = TypeVarTuple("Ts")
+
+
+class FirstSignalLoop(asyncio.SelectorEventLoop):
+    """An event loop whose signal handlers act on the first delivery of their signal only.
+
+    Kopf stops on SIGINT or SIGTERM by resolving a future in a signal handler. A repeated signal
+    (``make run`` stopped through its process group: make forwards the SIGTERM the operator got
+    already; a second Ctrl-C) resolved it again, and asyncio logged an InvalidStateError
+    traceback in the middle of a clean shutdown. After the first one the stop is under way.
+    """
+
+    def add_signal_handler(
+        self, sig: int, callback: Callable[[Unpack[Ts]], object], *args: *Ts
+    ) -> None:
+        delivered = False
+
+        def first(*call_args: *Ts) -> None:
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                callback(*call_args)
+
+        super().add_signal_handler(sig, first, *args)
 
 
 if __name__ == "__main__":
