@@ -10,14 +10,14 @@ says where the reader sees it, in a shell comment this test reads:
 ``<!-- doc-test: operator -->`` on the line above a block runs it with the operator going, as
 ``make run`` would (the doc says so in its text). The environment is a newcomer's shell after
 the README: ``.venv/bin`` and the cluster's kubectl on ``PATH``, and ``~/.cache/journeys/cluster/
-kubeconfig`` (also ``KUBECONFIG``) pointing at the test's namespace. Blocks run in a scratch copy
-of the repository, so one that writes files (``--write crds/``, a kustomization) changes nothing
-here; prompts are answered ``y``. Namespaces a block creates (``demo``) are deleted after it.
+kubeconfig`` (also ``KUBECONFIG``) pointing at the test's namespace. A doc's blocks run in order,
+as a reader follows it, in a scratch copy of the repository, so one that writes files
+(``--write crds/``, a kustomization) changes nothing here; prompts are answered ``y``.
+Namespaces the blocks create (``demo``) are deleted after the doc.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -27,10 +27,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import yaml
 
 from tests.integration.conftest import Kubectl, find_kubectl
-from tests.integration.support import OperatorProcess, journey_manifest, wait_for
+from tests.integration.support import Cluster, OperatorProcess, wait_for, webhooks_answer
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -137,10 +136,10 @@ def test_every_block_runs_or_says_why() -> None:
                 pytest.fail(f"{doc.relative_to(ROOT)}:{number}: unknown marker {line.strip()}")
 
 
-@pytest.fixture(scope="module")
-def scratch(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A copy of the repository to run the blocks in, its .venv linked to the real one."""
-    copy = tmp_path_factory.mktemp("docs") / "journeys"
+@pytest.fixture
+def scratch(tmp_path: Path) -> Path:
+    """A copy of the repository to run one doc's blocks in, its .venv linked to the real one."""
+    copy = tmp_path / "journeys"
     shutil.copytree(ROOT, copy, ignore=NOT_COPIED, symlinks=True)
     (copy / ".venv").symlink_to(ROOT / ".venv")
     return copy
@@ -175,45 +174,58 @@ def _namespaces(kubectl: Kubectl) -> set[str]:
     return set(listed.split())
 
 
-def _webhooks_answer(kubectl: Kubectl, namespace: str) -> bool:
-    """The mutating webhook fills the family label in on a server-side dry run."""
-    result = kubectl(
-        "create", "--dry-run=server", "-o", "json", "-f", "-", "-n", namespace,
-        input=yaml.safe_dump(journey_manifest("probe-v1")), check=False,
-    )  # fmt: skip
-    if result.returncode != 0:
-        return False
-    labels = json.loads(result.stdout)["metadata"].get("labels") or {}
-    return bool(labels.get("journeys.dev/family") == "probe")
-
-
-@pytest.mark.parametrize("block", RUNNABLE, ids=lambda block: block.id)
-def test_block_runs_as_written(
-    block: Block, shell_env: dict[str, str], scratch: Path, kubectl: Kubectl, namespace: str
-) -> None:
-    operator: OperatorProcess | None = None
-    if block.with_operator:  # `make run` in another terminal: the operator and its webhooks
-        operator = OperatorProcess(namespace, "--dev").start()
-        wait_for("the webhooks to answer", lambda: _webhooks_answer(kubectl, namespace), 60)
-    before = _namespaces(kubectl)
+def _run(block: Block, env: dict[str, str], cwd: Path) -> str | None:
+    """Run one block; what went wrong, or None."""
     try:
         result = subprocess.run(
             ["bash", "-e", "-o", "pipefail", "-x", "-c", block.script()],
-            cwd=scratch,
-            env=shell_env,
+            cwd=cwd,
+            env=env,
             input="y\n" * 10,
             capture_output=True,
             text=True,
             timeout=BLOCK_TIMEOUT,
             check=False,
         )
+    except subprocess.TimeoutExpired as timeout:
+        return f"{block.id} did not end within {BLOCK_TIMEOUT}s; output so far:\n{timeout.stderr}"
+    print(f"--- {block.id}\n{result.stderr}{result.stdout}")  # shown with -s or on failure
+    if result.returncode == 0:
+        return None
+    return (
+        f"{block.id} failed (exit {result.returncode}); the block as run:\n{block.script()}"
+        f"--- output:\n{result.stdout}--- trace and errors:\n{result.stderr}"
+    )
+
+
+DOCS_WITH_BLOCKS = sorted({block.doc for block in RUNNABLE})
+
+
+@pytest.mark.parametrize("doc", DOCS_WITH_BLOCKS, ids=lambda doc: str(doc.relative_to(ROOT)))
+def test_doc_commands_run_as_written(
+    doc: Path,
+    shell_env: dict[str, str],
+    scratch: Path,
+    kubectl: Kubectl,
+    cluster: Cluster,
+    namespace: str,
+) -> None:
+    """A doc's blocks in order, as a reader follows it: files and cluster objects carry over
+    from one block to the next (shell variables do not). Every failing block is reported."""
+    operator: OperatorProcess | None = None
+    before = _namespaces(kubectl)
+    failures = []
+    try:
+        for block in (b for b in RUNNABLE if b.doc == doc):
+            if block.with_operator and operator is None:  # `make run` in another terminal
+                operator = OperatorProcess(namespace, "--dev").start()
+                wait_for("the webhooks to answer", lambda: webhooks_answer(cluster))
+            failure = _run(block, shell_env, scratch)
+            if failure:
+                failures.append(failure)
     finally:
         if operator is not None:
             operator.stop()
-        created = sorted(_namespaces(kubectl) - before)
-        for name in created:  # e.g. `kubectl create namespace demo`: gone before the next run
+        for name in sorted(_namespaces(kubectl) - before):  # `kubectl create namespace demo`
             kubectl("delete", "namespace", name, "--wait=true", "--timeout=60s", timeout=90)
-    assert result.returncode == 0, (
-        f"{block.id} failed (exit {result.returncode}); the block as run:\n{block.script()}\n"
-        f"--- output:\n{result.stdout}\n--- trace and errors:\n{result.stderr}"
-    )
+    assert not failures, "\n\n".join(failures)
