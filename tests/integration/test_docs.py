@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hack.cluster import cache_dir
 
 from tests.integration.conftest import Kubectl, find_kubectl
 from tests.integration.support import Cluster, OperatorProcess, wait_for, webhooks_answer
@@ -157,13 +158,12 @@ def shell_env(
     config.chmod(0o600)
     kubectl("config", "set-context", "--current", f"--namespace={namespace}",
             f"--kubeconfig={config}")  # fmt: skip
-    cache = os.environ.get("JOURNEYS_CACHE_DIR") or str(Path.home() / ".cache" / "journeys")
     path = [str(scratch / ".venv" / "bin"), str(Path(find_kubectl()).parent), os.environ["PATH"]]
     return {
         **os.environ,
         "HOME": str(home),
         "KUBECONFIG": str(config),
-        "JOURNEYS_CACHE_DIR": cache,  # the cluster's real cache, whatever HOME says
+        "JOURNEYS_CACHE_DIR": str(cache_dir()),  # the cluster's real cache, whatever HOME says
         "PATH": os.pathsep.join(path),
         "PS4": "+ ",
     }

@@ -5,7 +5,6 @@ Each test is bounded in time; docs/reliability.md keeps the table of what was tr
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import threading
@@ -15,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from hack.cluster import cache_dir
 from kubernetes.client.rest import ApiException
 
 from tests.integration.support import (
@@ -27,11 +27,7 @@ from tests.integration.support import (
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(420)]
 
-LOCAL_KUBECONFIG = (
-    Path(os.environ.get("JOURNEYS_CACHE_DIR") or Path.home() / ".cache" / "journeys")
-    / "cluster"
-    / "kubeconfig"
-)
+LOCAL_KUBECONFIG = cache_dir() / "cluster" / "kubeconfig"
 
 
 def _phase(cluster: Cluster, name: str) -> str:
