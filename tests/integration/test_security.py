@@ -38,6 +38,7 @@ from tests.integration.support import (
     participant_manifest,
     token_kubeconfig,
     wait_for,
+    webhooks_answer,
 )
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
@@ -319,7 +320,7 @@ def webhooks(cluster: Cluster, kubectl: Kubectl, *extra: str) -> Iterator[Operat
     """The operator with its admission webhooks for the test's namespace, once they answer."""
     operator = OperatorProcess(cluster.namespace, "--admission", "dev", *extra).start()
     try:
-        wait_for("the webhooks to answer", lambda: _webhooks_answer(cluster), 60)
+        wait_for("the webhooks to answer", lambda: webhooks_answer(cluster), 60)
         yield operator
     finally:
         operator.stop()
@@ -328,18 +329,6 @@ def webhooks(cluster: Cluster, kubectl: Kubectl, *extra: str) -> Iterator[Operat
             dev_configuration_name([cluster.namespace]), "--ignore-not-found", "--wait=false",
         )  # fmt: skip
         print(operator.output()[-3000:])
-
-
-def _webhooks_answer(cluster: Cluster) -> bool:
-    """The mutating webhook fills in the family label (dry run: nothing is stored)."""
-    try:
-        probe = cluster.custom.create_namespaced_custom_object(
-            GROUP, VERSION, cluster.namespace, "journeys", journey_manifest("probe-v1"),
-            dry_run="All",
-        )  # fmt: skip
-    except ApiException:
-        return False
-    return bool((probe["metadata"].get("labels") or {}).get("journeys.dev/family") == "probe")
 
 
 def _phase(cluster: Cluster, name: str) -> str:
