@@ -19,7 +19,6 @@ from typing import Any
 
 import pytest
 import yaml
-from kubernetes import client
 
 from journeys.webhooks.configurations import dev_configuration_name
 from tests.integration.conftest import Kubectl
@@ -29,6 +28,7 @@ from tests.integration.support import (
     journey_manifest,
     wait_for,
     wait_for_events,
+    webhooks_answer,
 )
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(200)]
@@ -337,20 +337,8 @@ def webhooks(namespace: str, cluster: Cluster, kubectl: Kubectl) -> Iterator[Ope
     """The operator serving its admission webhooks for this namespace, once they answer."""
     process = OperatorProcess(namespace, "--admission", "dev").start()
 
-    def answering() -> bool:
-        try:
-            probe = cluster.custom.create_namespaced_custom_object(
-                "journeys.dev", "v1alpha1", namespace, "journeys",
-                journey_manifest("probe-v1"), dry_run="All",
-            )  # fmt: skip
-        except client.ApiException:
-            return False
-        assert isinstance(probe, dict)
-        labels = probe["metadata"].get("labels") or {}
-        return bool(labels.get("journeys.dev/family") == "probe")
-
     try:
-        wait_for("the webhooks to answer", answering, timeout=60)
+        wait_for("the webhooks to answer", lambda: webhooks_answer(cluster), timeout=60)
         yield process
     finally:
         process.stop()
