@@ -291,7 +291,7 @@ def test_new_version_closes_the_previous_one_and_duplicate_starts_a_family(
     )
     pod = v2["spec"]["template"]["spec"]["template"]["spec"]
     assert pod["containers"][0]["image"] == "journeys/step:2"
-    wait_for("v1 superseded", lambda: phase(cluster, "journeys", "welcome-v1") == "Closed", 30)
+    wait_for("v1 superseded", lambda: phase(cluster, "journeys", "welcome-v1") == "Closed", 60)
     v1 = cluster.journey("welcome-v1")
     assert v1["status"]["supersededBy"] == "welcome-v2"
     assert v1["spec"] == v1_spec

@@ -85,7 +85,7 @@ def test_close_drains_then_finishes(cluster: Cluster, operator: OperatorProcess)
     wait_for("participants Active", lambda: all_in(cluster, names, "Active"), 60)
 
     cluster.patch_spec("journeys", "drain-v1", {"state": "closed"})
-    wait_for("phase Closed", lambda: phase_of(cluster, "drain-v1") == "Closed", 30)
+    wait_for("phase Closed", lambda: phase_of(cluster, "drain-v1") == "Closed", 60)
     journey = cluster.journey("drain-v1")
     assert condition(journey, "AcceptingEntries")["status"] == "False"
     assert condition(journey, "Draining")["status"] == "True"
@@ -104,7 +104,7 @@ def test_close_drains_then_finishes(cluster: Cluster, operator: OperatorProcess)
     assert "drain-v1" in late["status"]["message"]
 
     wait_for("active ones Completed", lambda: all_in(cluster, names, "Completed"), 90)
-    wait_for("phase Finished", lambda: phase_of(cluster, "drain-v1") == "Finished", 30)
+    wait_for("phase Finished", lambda: phase_of(cluster, "drain-v1") == "Finished", 60)
     journey = cluster.journey("drain-v1")
     assert journey["status"]["participants"] == {
         "active": 0,
@@ -227,7 +227,7 @@ def test_participant_of_closed_journey_is_rejected_without_job(
     cluster: Cluster, operator: OperatorProcess
 ) -> None:
     cluster.create(journey_manifest("shut-v1", state="closed"))
-    wait_for("Finished", lambda: phase_of(cluster, "shut-v1") == "Finished", 30)
+    wait_for("Finished", lambda: phase_of(cluster, "shut-v1") == "Finished", 60)
     cluster.create(participant_manifest("too-late", "shut-v1"))
     rejected = wait_for(
         "Rejected",

@@ -42,7 +42,7 @@ def test_entry_storm_while_the_close_lands(cluster: Cluster, operator: OperatorP
     """300 concurrent entries, the close in the middle: each in with one Job, or out with none."""
     total = 300
     cluster.create(journey_manifest("storm-v1", delay="600s"))
-    wait_for("the operator to see the journey", lambda: _phase(cluster, "storm-v1") == "Live", 30)
+    wait_for("the operator to see the journey", lambda: _phase(cluster, "storm-v1") == "Live", 60)
     names = [f"s-{i}" for i in range(total)]
     created = threading.Semaphore(0)
 
@@ -195,7 +195,7 @@ def test_drain_survives_a_control_plane_restart(
         cluster.create(participant_manifest(name, "steady-v1"))
     wait_for("all Active", lambda: all(p == "Active" for p in cluster.phases().values()), 60)
     cluster.patch_spec("journeys", "steady-v1", {"state": "closed"})
-    wait_for("Closed", lambda: _phase(cluster, "steady-v1") == "Closed", 30)
+    wait_for("Closed", lambda: _phase(cluster, "steady-v1") == "Closed", 60)
 
     subprocess.run(
         [sys.executable, "hack/cluster.py", "restart", component, "--pause", "5"],

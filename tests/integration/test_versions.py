@@ -60,7 +60,7 @@ def test_new_version_supersedes_the_previous_while_its_participants_finish(
 
     cluster.create(journey_manifest("welcome-v2", version=2, delay="2s"))
 
-    wait_for("v1 Closed", lambda: status(cluster, "welcome-v1").get("phase") == "Closed", 30)
+    wait_for("v1 Closed", lambda: status(cluster, "welcome-v1").get("phase") == "Closed", 60)
     v1 = cluster.journey("welcome-v1")
     assert v1["status"]["supersededBy"] == "welcome-v2"
     assert v1["status"]["closedAt"]
@@ -69,7 +69,7 @@ def test_new_version_supersedes_the_previous_while_its_participants_finish(
     assert condition(v1, "AcceptingEntries")["reason"] == "Superseded"
     assert condition(v1, "Draining")["status"] == "True"
     assert v1["spec"] == spec_before  # effective phase only: the spec is not rewritten
-    wait_for("v2 Live", lambda: status(cluster, "welcome-v2").get("phase") == "Live", 30)
+    wait_for("v2 Live", lambda: status(cluster, "welcome-v2").get("phase") == "Live", 60)
 
     # A late entry into the old version is refused; the new version takes entries.
     cluster.create(participant_manifest("late", "welcome-v1"))
@@ -87,7 +87,7 @@ def test_new_version_supersedes_the_previous_while_its_participants_finish(
         lambda: all(phase_is(cluster, "participants", n, "Completed") for n in ("a", "b")),
         180,
     )
-    wait_for("v1 Finished", lambda: status(cluster, "welcome-v1").get("phase") == "Finished", 30)
+    wait_for("v1 Finished", lambda: status(cluster, "welcome-v1").get("phase") == "Finished", 60)
     v1 = cluster.journey("welcome-v1")
     assert v1["status"]["participants"]["completed"] == 2
     assert v1["status"]["participants"]["halted"] == 0
@@ -104,7 +104,7 @@ def test_stopping_the_newest_version_does_not_reopen_the_older_one(
         "v1 participant Active", lambda: phase_is(cluster, "participants", "inside-v1", "Active")
     )
     cluster.create(journey_manifest("promo-v2", version=2, delay="600s"))
-    wait_for("v1 Closed", lambda: status(cluster, "promo-v1").get("phase") == "Closed", 30)
+    wait_for("v1 Closed", lambda: status(cluster, "promo-v1").get("phase") == "Closed", 60)
     cluster.create(participant_manifest("inside-v2", "promo-v2"))
     wait_for(
         "v2 participant Active", lambda: phase_is(cluster, "participants", "inside-v2", "Active")
@@ -134,7 +134,7 @@ def test_stopping_the_newest_version_does_not_reopen_the_older_one(
         lambda: phase_is(cluster, "participants", "inside-v1", "Completed"),
         180,
     )
-    wait_for("v1 Finished", lambda: status(cluster, "promo-v1").get("phase") == "Finished", 30)
+    wait_for("v1 Finished", lambda: status(cluster, "promo-v1").get("phase") == "Finished", 60)
     assert cluster.journey("promo-v1")["spec"]["state"] == "live"
 
 
@@ -145,7 +145,7 @@ def test_a_profile_is_active_in_one_version_of_a_family_at_a_time(
     cluster.create(participant_manifest("alice-v1", "onboard-v1", profile="alice"))
     wait_for("alice Active in v1", lambda: phase_is(cluster, "participants", "alice-v1", "Active"))
     cluster.create(journey_manifest("onboard-v2", version=2, delay="2s"))
-    wait_for("v1 Closed", lambda: status(cluster, "onboard-v1").get("phase") == "Closed", 30)
+    wait_for("v1 Closed", lambda: status(cluster, "onboard-v1").get("phase") == "Closed", 60)
 
     cluster.create(participant_manifest("alice-v2", "onboard-v2", profile="alice"))
     cluster.create(participant_manifest("bob-v2", "onboard-v2", profile="bob"))
