@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import socket
 import urllib.error
 import urllib.request
 import uuid
@@ -38,7 +37,7 @@ from tests.integration.support import (
     token_kubeconfig,
     wait_for,
 )
-from tests.integration.test_install import find, rendered
+from tests.integration.test_install import find, free_port, rendered
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
@@ -102,12 +101,6 @@ def account(api_client: client.ApiClient, namespace: str) -> Iterator[Account]:
     found.delete()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _health(port: int) -> int:
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10) as answer:
@@ -138,7 +131,7 @@ def test_no_answer_from_an_incomplete_view(
     config_path = tmp_path / "operator.kubeconfig"
     config_path.write_text(yaml.safe_dump(token_kubeconfig(kubeconfig_path, token, ACCOUNT)))
     cluster.create(journey_manifest("gate-v1", delay="2s"))
-    port = _free_port()
+    port = free_port()
     operator = OperatorProcess(
         namespace,
         "--admission",
