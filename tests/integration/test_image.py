@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import tempfile
 import urllib.request
 import uuid
@@ -31,8 +30,14 @@ from hack import image as hack_image
 from kubernetes import client
 
 from tests.integration.conftest import TEST_NAMESPACE_LABEL, Kubectl
-from tests.integration.support import Cluster, journey_manifest, participant_manifest, wait_for
-from tests.integration.test_install import find, rendered
+from tests.integration.support import (
+    Cluster,
+    journey_manifest,
+    participant_manifest,
+    wait_for,
+    webhooks_answer,
+)
+from tests.integration.test_install import find, free_port, rendered
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
 
@@ -40,12 +45,6 @@ UID = 65532
 OPERATOR_NAME = "journeys-operator"
 KUBECONFIG_MOUNT = Path("/etc/journeys/kubeconfig")
 PEERING_CRDS = Path(__file__).resolve().parents[2] / "manifests" / "peering" / "crds.yaml"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -117,8 +116,8 @@ def container(
         running = Container(name, namespace, health_port)
         try:
             wait_for("the health endpoint", lambda: _health(health_port) == 200, timeout=120)
-            user = Kubectl(kubectl.path, kubectl.kubeconfig)
-            wait_for("the webhooks to answer", lambda: _webhooks_answer(user, namespace), 120)
+            cluster = Cluster(api_client, namespace)
+            wait_for("the webhooks to answer", lambda: webhooks_answer(cluster), timeout=120)
         except AssertionError:
             print(running.logs()[-6000:])
             raise
@@ -155,19 +154,6 @@ def _health(port: int) -> int:
             return int(response.status)
     except OSError:
         return 0
-
-
-def _webhooks_answer(kubectl: Kubectl, namespace: str) -> bool:
-    """The mutating webhook fills the family label in on a server-side dry run."""
-    probe = yaml.safe_dump(journey_manifest("probe-v1"))
-    result = kubectl(
-        "create", "--dry-run=server", "-o", "json", "-f", "-", "-n", namespace,
-        input=probe, check=False,
-    )  # fmt: skip
-    if result.returncode != 0:
-        return False
-    labels = json.loads(result.stdout)["metadata"].get("labels") or {}
-    return bool(labels.get("journeys.dev/family") == "probe")
 
 
 def _remove_dev_configurations(kubectl: Kubectl, namespace: str) -> None:
