@@ -9,6 +9,8 @@ import that crosses a layer fails here, naming the module and what it imported.
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Final
@@ -88,6 +90,33 @@ def test_no_private_kopf_imports_outside_one_adapter() -> None:
         )
     ]
     assert set(users) <= {KOPF_ADAPTER}
+
+
+def test_the_decisions_and_the_view_know_nothing_of_kopf() -> None:
+    """The core and the view are plain Python: tested without Kopf, a cluster or a loop."""
+    users = [
+        str(path.relative_to(PACKAGE))
+        for layer in ("api", "core", "view")
+        for path in (PACKAGE / layer).rglob("*.py")
+        for node in ast.walk(ast.parse(path.read_text()))
+        if (
+            isinstance(node, ast.Import) and any(a.name.split(".")[0] == "kopf" for a in node.names)
+        )
+        or (isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "kopf")
+    ]
+    assert users == []
+
+
+def test_importing_the_webhooks_registers_no_controller() -> None:
+    """The controllers' Kopf handlers register at import: the webhooks must not import them."""
+    probe = (
+        "import sys, journeys.webhooks.handlers, journeys.webhooks.server, journeys.view; "
+        "print(sorted(m for m in sys.modules if m.startswith('journeys.controllers')))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"
 
 
 def test_no_module_is_above_450_lines() -> None:
