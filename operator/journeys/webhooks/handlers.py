@@ -37,6 +37,7 @@ from journeys.core.admission import (
 )
 from journeys.core.mutations import Mutation, journey_mutation, participant_mutation
 from journeys.core.participants import IN_FLIGHT_PHASES, JourneyFacts
+from journeys.runtime import metrics
 from journeys.runtime.completeness import INCOMPLETE, nothing_to_list
 from journeys.runtime.kopf_namespaces import matches_any
 from journeys.runtime.kube import Kube, KubeError
@@ -331,9 +332,10 @@ async def validate_participant(
         return  # the CRD schema requires it
     manager = await _manager(memo, kwargs)
     key = (ns, journey)
+    dryrun = bool(kwargs.get("dryrun"))
     journey_body = await _wait_for_journey(manager.state, key, context.journey_grace)
     if journey_body is None:
-        _refuse(participant_entry_verdict(journey, ns, None))
+        _refuse_entry(participant_entry_verdict(journey, ns, None), ns, dryrun)
         return
     facts = manager.journey_facts(key)
     if facts is None:
@@ -346,7 +348,8 @@ async def validate_participant(
     checked = state.entry_facts(view, facts, family, stopped)
     newest = state.newest_live(ns, family)
     cause = phase_cause(facts.phase, spec, _mapping(journey_body.get("status")), newest)
-    _refuse(participant_entry_verdict(journey, ns, checked, cause=cause, newest_live=newest))
+    verdict = participant_entry_verdict(journey, ns, checked, cause=cause, newest_live=newest)
+    _refuse_entry(verdict, ns, dryrun)
 
 
 async def _wait_for_journey(
@@ -397,6 +400,13 @@ async def _state(memo: Admitting, kwargs: Mapping[str, Any]) -> OperatorState:
 
 
 # --- Answers -------------------------------------------------------------------------------------
+
+
+def _refuse_entry(verdict: Verdict, namespace: str, dryrun: bool) -> None:
+    """Refuse an entry, counted once per refused request (a dry run enters no one)."""
+    if verdict.refusal is not None and not dryrun:
+        metrics.entry_refused(namespace, str(verdict.refusal.reason), source="webhook")
+    _refuse(verdict)
 
 
 def _refuse(verdict: Verdict) -> None:
