@@ -8,7 +8,7 @@ result; the words a person confirms are theirs, the numbers and refusals come fr
 
 from journeys.actions.ending import EndPreview, end_journey, end_patch, ending_done, preview_end
 from journeys.actions.entry import enter, parse_attributes, participant_manifest, participant_name
-from journeys.actions.errors import USAGE, ActionError
+from journeys.actions.errors import USAGE, ActionError, Forbidden
 from journeys.actions.journeys import (
     FINAL_PHASES,
     Ending,
@@ -50,6 +50,7 @@ __all__ = [
     "Edit",
     "EndPreview",
     "Ending",
+    "Forbidden",
     "Inside",
     "JourneyView",
     "KubeClient",

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from journeys.actions.errors import ActionError
+from journeys.actions.errors import Forbidden
 from journeys.actions.journeys import (
     STATE_OF_ENDING,
     Ending,
@@ -64,7 +64,7 @@ def preview_end(client: KubeClient, name: str, ending: Ending, reason: str = "")
     if view.state == STATE_OF_ENDING[ending]:
         return EndPreview(ending, view, Inside(), reason, True, (), obj)
     if not may_end(client, ending, view.name):
-        raise ActionError(ending_refusal(ending, view.name, client.namespace))
+        raise Forbidden(ending_refusal(ending, view.name, client.namespace))
     who = inside(client.list_participants(), view.name)
     result = client.patch_journey(view.name, end_patch(ending, reason), dry_run=True)
     warnings = tuple(client.warnings)

@@ -18,3 +18,7 @@ class ActionError(Exception):
     def __init__(self, message: str, code: int = FAILURE) -> None:
         super().__init__(message)
         self.code = code
+
+
+class Forbidden(ActionError):
+    """The person lacks the permission the action needs (RBAC said no before any change)."""

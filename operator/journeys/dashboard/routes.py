@@ -122,7 +122,8 @@ def answer(status: int = 200, **body: Any) -> web.Response:
 
 
 def refused(error: ActionError) -> web.Response:
-    return answer(409, ok=False, error=str(error))
+    """403 when RBAC said no before anything was sent; 409 for the server's refusals."""
+    return answer(403 if isinstance(error, actions.Forbidden) else 409, ok=False, error=str(error))
 
 
 async def body_of(request: web.Request) -> dict[str, Any]:
@@ -153,9 +154,6 @@ async def preview(request: web.Request) -> web.Response:
     try:
         body = await body_of(request)
         ending, reason = ending_of(body), reason_of(body)
-        if not await call(actions.may_end, client, ending, name):
-            refusal = actions.ending_refusal(ending, name, client.namespace)
-            return answer(403, ok=False, error=refusal)
         async with request.app[CLIENTS].lock(client.namespace):
             found = await call(actions.preview_end, client, name, ending, reason)
     except ActionError as error:
