@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from hack.browser import CHROMIUM, CHROMIUM_FLAGS
 from playwright.async_api import Page, async_playwright
 
 from bench.client import Api, ApiError, bounded, default_kubeconfig
@@ -48,16 +49,6 @@ from bench.objects import (
 from bench.process import ROOT, Operator
 
 PLUGIN = Path(sys.executable).with_name("kubectl-journey")
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 SERVER_TIMING = re.compile(r"app;dur=([0-9.]+)")
 
 
@@ -273,7 +264,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             results["list"] = await measure_list(session, dashboard, args.requests)
             async with async_playwright() as playwright:
                 browser = await playwright.chromium.launch(
-                    executable_path=CHROMIUM, args=CHROMIUM_FLAGS
+                    executable_path=CHROMIUM, args=list(CHROMIUM_FLAGS)
                 )
                 page = await browser.new_page()
                 await page.goto(dashboard.url)

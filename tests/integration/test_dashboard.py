@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import yaml
+from hack.browser import CHROMIUM, CHROMIUM_FLAGS
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 from tests.integration.conftest import Kubectl
@@ -40,16 +41,6 @@ from tests.integration.test_cli import webhooks  # noqa: F401 (the operator with
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
 PLUGIN = Path(sys.executable).with_name("kubectl-journey")
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "images"
 #: Playwright's waits (ms): a loaded two-core machine with a cluster, an operator and a browser.
 UI_TIMEOUT = 30_000
@@ -118,7 +109,7 @@ def dashboard(kubeconfig_path: str, namespace: str) -> Iterator[Dashboard]:
 def browser() -> Iterator[Browser]:
     assert Path(CHROMIUM).is_file(), f"{CHROMIUM} is missing: make browser (Debian's chromium)"
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_FLAGS))
         yield launched
         launched.close()
 

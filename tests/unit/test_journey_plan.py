@@ -89,6 +89,11 @@ def test_close_records_why_in_status_and_event() -> None:
     assert plan.status.phase == JourneyPhase.CLOSED
     assert plan.status.close_reason == "spring campaign over"
     assert "(reason: spring campaign over)" in plan.transitions[0].message
+    empty = plan_journey(
+        journey("closed", closeReason="spring campaign over", status={"phase": "Live"}), [], NOW
+    )
+    assert empty.status.phase == JourneyPhase.FINISHED
+    assert "(reason: spring campaign over)" in empty.transitions[0].message
     silent = plan_journey(journey("closed", status={"phase": "Live"}), [A], NOW)
     assert silent.status.close_reason is None
     assert "reason" not in silent.transitions[0].message

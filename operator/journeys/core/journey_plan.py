@@ -234,7 +234,8 @@ def _transitions(
         message += f" by {who}"
     if decision.phase == JourneyPhase.STOPPED and status.stop_reason:
         message += f" (reason: {status.stop_reason})"
-    elif decision.phase == JourneyPhase.CLOSED and status.close_reason:
+    elif status.close_reason and previous in {None, JourneyPhase.LIVE}:
+        # The transition that closes it, even straight to Finished (nobody was inside).
         message += f" (reason: {status.close_reason})"
     if decision.halt_in_flight and in_flight:
         message += f"; halting {plural(in_flight, 'participant')}"
