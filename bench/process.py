@@ -22,12 +22,18 @@ ROOT = Path(__file__).resolve().parents[1]
 class OperatorProcess:
     """The real ``journeys-operator`` command in a child process, so tests can kill -9 it."""
 
-    def __init__(self, namespace: str, *extra: str, env: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        namespace: str,
+        *extra: str,
+        env: Mapping[str, str] | None = None,
+        module: str = "journeys",
+    ) -> None:
         self.env = {**os.environ, **(env or {})}  # e.g. KUBECONFIG of another identity
         self.args = [
             sys.executable,
             "-m",
-            "journeys",
+            module,  # bench.memtrace: the same command under tracemalloc
             "--namespace",
             namespace,
             "--liveness",
@@ -68,8 +74,14 @@ class Operator(OperatorProcess):
     """The tests' operator process (``python -m journeys --namespace NS``), plus what the
     benchmarks read of it: its pid for RSS and profiling, and when it started."""
 
-    def __init__(self, namespace: str, *extra: str) -> None:
-        super().__init__(namespace, *extra)
+    def __init__(
+        self,
+        namespace: str,
+        *extra: str,
+        env: Mapping[str, str] | None = None,
+        module: str = "journeys",
+    ) -> None:
+        super().__init__(namespace, *extra, env=env, module=module)
         self.namespace = namespace
         self.extra = extra
         self.started_at = 0.0

@@ -92,6 +92,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="adds the route operator-tuned: the operator with this argument too (repeatable), "
         "e.g. --tuned-operator-arg=--participant-concurrency=128",
     )
+    parser.add_argument(
+        "--trace-memory",
+        type=Path,
+        metavar="DIR",
+        help="run the operator under tracemalloc; snapshots after entry and halt go to DIR "
+        "and their largest allocation sites to the log (slows the operator: memory only)",
+    )
     parser.add_argument("--output", type=Path, default=ROOT / "bench-results")
     args = parser.parse_args(argv)
     if args.quick:
@@ -130,9 +137,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         restart=args.restart,
         burst=args.burst,
         tuned_args=tuple(args.tuned_operator_arg),
+        trace_memory=args.trace_memory,
     )
-    if args.profile:
-        args.profile.mkdir(parents=True, exist_ok=True)
+    for directory in (args.profile, args.trace_memory):
+        if directory:
+            directory.mkdir(parents=True, exist_ok=True)
     args.output.mkdir(parents=True, exist_ok=True)
     path = args.output / f"{time.strftime('%Y%m%d-%H%M%S')}.json"
     results: dict[str, Any] = {

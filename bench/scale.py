@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import shlex
+import signal
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -36,6 +37,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench import memtrace
 from bench.apicost import Meter
 from bench.client import MERGE_PATCH, Api, bounded
 from bench.cpu import CpuMeter
@@ -70,6 +72,7 @@ class Settings:
     restart: bool = False  # also time an operator restart with the N participants in place
     burst: bool = False  # the operator route: participants created while it runs (not before)
     tuned_args: tuple[str, ...] = ()  # extra operator arguments of the operator-tuned route
+    trace_memory: Path | None = None  # the operator under tracemalloc, snapshots written here
 
     def args_for(self, route: str) -> tuple[str, ...]:
         return (*self.operator_args, *(self.tuned_args if route == TUNED else ()))
@@ -117,7 +120,7 @@ async def run_route(api: Api, route: str, n: int, settings: Settings) -> RouteRe
         journey = await api.request("POST", journeys_path(namespace), journey_manifest())
         tracker = Tracker(api, namespace)
         if route.startswith("operator"):
-            operator = await _idle_operator(api, namespace, settings.args_for(route), result)
+            operator = await _idle_operator(api, namespace, settings, route, result)
             await tracker.start()
             await _operator_route(api, operator, journey, n, settings, tracker, result)
         else:
@@ -155,10 +158,20 @@ async def _create_participants(
 
 
 async def _idle_operator(
-    api: Api, namespace: str, args: tuple[str, ...], result: RouteResult
+    api: Api, namespace: str, settings: Settings, route: str, result: RouteResult
 ) -> Operator:
     """The operator, started with its journey and no participant; its RSS once it is Live."""
-    operator = Operator(namespace, *args).start()
+    if settings.trace_memory is None:
+        operator = Operator(namespace, *settings.args_for(route))
+    else:
+        prefix = str(settings.trace_memory / namespace)
+        operator = Operator(
+            namespace,
+            *settings.args_for(route),
+            env={"JOURNEYS_MEMTRACE": prefix},
+            module="bench.memtrace",
+        )
+    operator.start()
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -182,6 +195,24 @@ async def _wait_settled(tracker: Tracker, n: int) -> None:
     """Every Job's pod is ready, so nothing else is being created while a halt is timed."""
     await tracker.until("ready pods", lambda t: t.jobs_ready >= n, _timeout(n))
     await asyncio.sleep(2.0)
+
+
+async def _trace_memory(operator: Operator, settings: Settings, label: str) -> None:
+    """With ``--trace-memory``: a tracemalloc snapshot of the operator now, top sites logged."""
+    if settings.trace_memory is None or operator.process is None:
+        return
+    pattern = f"{operator.namespace}.*.done"
+    before = set(settings.trace_memory.glob(pattern))
+    operator.process.send_signal(signal.SIGUSR1)
+    deadline = time.monotonic() + 300
+    while not (new := set(settings.trace_memory.glob(pattern)) - before):
+        if time.monotonic() > deadline or not operator.alive():
+            raise RuntimeError(f"no tracemalloc snapshot from the operator:\n{operator.output()}")
+        await asyncio.sleep(0.5)
+    snapshot = new.pop().with_suffix(".snapshot")
+    named = snapshot.with_name(f"{operator.namespace}.{label}.snapshot")
+    snapshot.rename(named)
+    logger.info("operator memory, %s:\n%s", label, memtrace.top(named))
 
 
 def _peak_rss(operator: Operator) -> int:
@@ -238,6 +269,7 @@ async def _operator_route(
     result.entry_per_second = round(n / max(result.entry_seconds, 1e-6), 1)
     await _wait_settled(tracker, n)
     result.rss_bytes["entered"] = operator.rss_bytes()
+    await _trace_memory(operator, settings, "entered")
 
     meter = Meter(api, settings.idle_seconds, cpu)
     await meter.begin()
@@ -257,6 +289,7 @@ async def _operator_route(
     result.halt_cost = asdict(await meter.end(n))
     result.rss_bytes["halted"] = operator.rss_bytes()
     result.rss_bytes["peak"] = _peak_rss(operator)
+    await _trace_memory(operator, settings, "halted")
     if settings.restart:
         await _restart(api, operator, journey, n, tracker, result)
 

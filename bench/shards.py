@@ -6,8 +6,9 @@ N participants spread over 8 namespaces (two per shard of four, so four per shar
 live journey in each, created before the operators start (the other benchmarks' starting
 point). For each shard count K, K replicas (``--shards K``) enter them all (every participant
 ``Active``), then every journey is stopped (every participant ``Halted``). Reported per K: entry
-and halt wall seconds, and each replica's CPU seconds, with their sum and largest share over
-the one-replica run. On this 2-core machine the API server bounds the wall times. Raw result:
+and halt wall seconds, each replica's CPU seconds and watch events received (by resource, from
+its ``journeys_watch_events_total``), with their sum and largest share over the one-replica
+run. On this 2-core machine the API server bounds the wall times. Raw result:
 ``bench-results/shards-<timestamp>.json``; figures in docs/benchmarks.md.
 """
 
@@ -18,10 +19,14 @@ import asyncio
 import functools
 import json
 import logging
+import socket
 import time
+import urllib.request
 import uuid
 from datetime import UTC, datetime
 from typing import Any
+
+from prometheus_client.parser import text_string_to_metric_families
 
 from bench.client import MERGE_PATCH, Api, bounded, default_kubeconfig
 from bench.cpu import cpu_seconds
@@ -72,13 +77,18 @@ async def run_shards(api: Api, shards: int, participants: int) -> dict[str, Any]
         watch = [arg for ns in namespaces[1:] for arg in ("--namespace", ns)]
         sharded = ["--shards", str(shards)] if shards > 1 else []
         started = time.monotonic()
-        for index in range(shards):
+        ports = [_free_port() for _ in range(shards)]
+        for index, port in enumerate(ports):
             index_args = ["--shard-index", str(index)] if shards > 1 else []
-            operators.append(Operator(namespaces[0], *watch, *sharded, *index_args).start())
+            metrics = ["--metrics-port", str(port)]
+            operators.append(
+                Operator(namespaces[0], *watch, *sharded, *index_args, *metrics).start()
+            )
         cpu = [0.0] * shards
         await _phase(api, operators, namespaces, "Active", per, cpu)
         entry_seconds = time.monotonic() - started
         entry_cpu = list(cpu)
+        entry_events = [await _watch_events(port) for port in ports]
         for namespace in namespaces:
             await api.request(
                 "PATCH",
@@ -90,6 +100,10 @@ async def run_shards(api: Api, shards: int, participants: int) -> dict[str, Any]
         await _phase(api, operators, namespaces, "Halted", per, cpu)
         halt_seconds = time.monotonic() - halt_started
         halt_cpu = [round(c - e, 2) for c, e in zip(cpu, entry_cpu, strict=True)]
+        halt_events = [
+            {r: n - before.get(r, 0) for r, n in (await _watch_events(port)).items()}
+            for port, before in zip(ports, entry_events, strict=True)
+        ]
         result = {
             "shards": shards,
             "participants": per * len(namespaces),
@@ -97,6 +111,8 @@ async def run_shards(api: Api, shards: int, participants: int) -> dict[str, Any]
             "halt_seconds": round(halt_seconds, 1),
             "entry_cpu_seconds": [round(c, 2) for c in entry_cpu],
             "halt_cpu_seconds": halt_cpu,
+            "entry_watch_events": entry_events,
+            "halt_watch_events": halt_events,
         }
         logger.info("%s", result)
         return result
@@ -105,6 +121,28 @@ async def run_shards(api: Api, shards: int, participants: int) -> dict[str, Any]
             operator.stop()
         for namespace in namespaces:
             await api.delete_namespace(namespace, 900)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def _watch_events(port: int) -> dict[str, int]:
+    """The replica's ``journeys_watch_events_total`` by resource, from its metrics endpoint."""
+
+    def scrape() -> str:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=30) as answer:
+            return str(answer.read().decode())
+
+    found: dict[str, int] = {}
+    for family in text_string_to_metric_families(await asyncio.to_thread(scrape)):
+        if family.name == "journeys_watch_events":
+            for sample in family.samples:
+                if sample.name.endswith("_total"):
+                    found[sample.labels["resource"]] = int(sample.value)
+    return found
 
 
 async def _phase(
@@ -142,6 +180,13 @@ def summarize(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
     def total(run: dict[str, Any], key: str) -> float:
         return float(sum(run[key])) or 1e-9
 
+    def events(run: dict[str, Any], key: str, resource: str | None = None) -> list[int]:
+        """Watch events per replica in one phase: of ``resource``, or of all three."""
+        return [sum(n for r, n in replica.items() if resource in (None, r)) for replica in run[key]]
+
+    def largest_share(run: dict[str, Any], key: str, resource: str | None = None) -> float:
+        return round(max(events(run, key, resource)) / (sum(events(one, key, resource)) or 1), 2)
+
     return [
         {
             "shards": r["shards"],
@@ -152,6 +197,12 @@ def summarize(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
             ),
             "largest_replica_halt_cpu_over_one": round(
                 max(r["halt_cpu_seconds"]) / total(one, "halt_cpu_seconds"), 2
+            ),
+            "largest_replica_entry_events_over_one": largest_share(r, "entry_watch_events"),
+            "largest_replica_halt_events_over_one": largest_share(r, "halt_watch_events"),
+            "largest_replica_job_events_over_one": largest_share(r, "entry_watch_events", "jobs"),
+            "largest_replica_participant_events_over_one": largest_share(
+                r, "entry_watch_events", "participants"
             ),
             "all_replicas_cpu_over_one": round(
                 (total(r, "entry_cpu_seconds") + total(r, "halt_cpu_seconds"))

@@ -20,11 +20,10 @@ import journeys.controllers.handlers
 import journeys.runtime.kopf_settings  # noqa: F401  (registers how Kopf is configured)
 from journeys.controllers.manager import Manager, ManagerOptions
 from journeys.runtime import metrics, peering, sharding
-from journeys.runtime.completeness import INCOMPLETE, nothing_to_list, quiet_while_loading
+from journeys.runtime.completeness import INCOMPLETE, quiet_while_loading
 from journeys.runtime.kopf_settings import WATCHED
 from journeys.runtime.kube import Kube
 from journeys.runtime.sharding import Shard
-from journeys.view import indexes_from
 from journeys.webhooks import server
 from journeys.webhooks.handlers import AdmissionContext
 
@@ -46,6 +45,15 @@ class App:
     started: Manager | None = None
     leadership: peering.Leadership | None = None
     metrics_server: metrics.MetricsServer | None = None
+
+    def __copy__(self) -> App:
+        """The one context of the process, never a copy.
+
+        Kopf gives every object it sees a shallow copy of the operator's memo: one per
+        participant and per Job, for as long as the object exists (memory that grew with N),
+        and each copy would miss what is set on the context after that object was first seen.
+        """
+        return self
 
     @property
     def manager(self) -> Manager:
@@ -113,7 +121,9 @@ def build(args: argparse.Namespace, registry: kopf.OperatorRegistry | None = Non
         peering_options = replace(peering_options, name=f"{peering_options.name}-{shard.name}")
     app = App(
         manager_options=ManagerOptions(
-            participant_concurrency=args.participant_concurrency, shard=shard
+            participant_concurrency=args.participant_concurrency,
+            shard=shard,
+            namespaces=tuple(args.namespace),
         ),
         metrics_options=metrics.options_from(args),
         peering_options=peering_options,
@@ -127,15 +137,10 @@ def build(args: argparse.Namespace, registry: kopf.OperatorRegistry | None = Non
     async def stop_operator(**_: Any) -> None:
         await app.stop()
 
-    async def view_complete(**kwargs: Any) -> str:
+    async def view_complete(**_: Any) -> str:
         """Readiness (and liveness, after the start-up probe): the view is complete."""
-        manager = app.started
-        if manager is None:
+        if app.started is None or not app.started.complete:
             raise kopf.PermanentError(INCOMPLETE)
-        if manager.state.indexes is None:
-            if not await nothing_to_list(manager.kube, tuple(args.namespace)):
-                raise kopf.PermanentError(INCOMPLETE)
-            manager.capture(indexes_from(kwargs))
         return "complete"
 
     kopf.on.startup(id="start-operator", registry=registry)(start_operator)

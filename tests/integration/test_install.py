@@ -405,6 +405,8 @@ def test_metrics_after_a_small_lifecycle(cluster: Cluster, namespace: str) -> No
         print(operator.output()[-3000:])
 
     assert sample(samples, "journeys_workqueue_depth", queue="participants") is not None
+    for resource in ("journeys", "participants", "jobs"):
+        assert (sample(samples, "journeys_watch_events_total", resource=resource) or 0) > 0
     assert not any(name == "journeys_reconcile_errors_total" for name, _ in samples)
 
 

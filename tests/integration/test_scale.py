@@ -37,7 +37,15 @@ from tests.integration.support import (
     token_kubeconfig,
     wait_for,
 )
-from tests.integration.test_install import find, free_port, rendered
+from tests.integration.test_install import (
+    MANIFESTS,
+    enter,
+    find,
+    free_port,
+    rendered,
+    sample,
+    scrape,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
@@ -299,3 +307,128 @@ def test_two_shards_split_the_namespaces(
         for operator in operators:
             operator.stop()
             print(operator.output()[-3000:])  # shown by pytest only when the test failed
+
+
+class Replica:
+    """One operator pod of a sharded StatefulSet: its ordinal says its shard (modulo 2)."""
+
+    def __init__(self, ordinal: int, namespaces: list[str]) -> None:
+        first, *others = namespaces
+        watch = [arg for ns in others for arg in ("--namespace", ns)]
+        self.name = f"journeys-operator-{ordinal}"
+        self.port = free_port()
+        self.process = OperatorProcess(
+            first,
+            *watch,
+            "--shards", "2",
+            "--peering", "journeys",
+            "--peering-lifetime", "6",
+            "--metrics-port", str(self.port),
+            # Shard 0's first leader halts one participant at a time: the kill lands mid-stop.
+            *(("--participant-concurrency", "1") if ordinal == 0 else ()),
+            env={"POD_NAME": self.name},
+        )  # fmt: skip
+
+    def leads(self) -> bool:
+        return sample(scrape(self.port), "journeys_operator_leader") == 1
+
+    def admitted(self) -> float:
+        samples = scrape(self.port)
+        return sum(
+            value
+            for (name, _), value in samples.items()
+            if name == "journeys_entries_admitted_total"
+        )
+
+
+def test_a_shards_leader_killed_mid_stop_its_standby_finishes(
+    api_client: client.ApiClient, namespaces: dict[str, int], kubectl: Kubectl
+) -> None:
+    """Two shards, each with a leader and a standby (per-shard peering): shard 0's leader is
+    killed during a stop; its standby finishes that shard exactly, shard 1 goes on untouched."""
+    count = 40  # per namespace: 80 per shard
+    kubectl("apply", "-f", str(MANIFESTS / "peering" / "crds.yaml"))
+    kubectl("wait", "--for=condition=Established", "crd/kopfpeerings.kopf.dev", "--timeout=30s")
+    watched = list(namespaces)
+    replicas = [Replica(ordinal, watched) for ordinal in range(4)]  # shards 0, 1, 0, 1
+    clusters = {ns: Cluster(api_client, ns) for ns in namespaces}
+    of_shard = {i: [ns for ns, shard in namespaces.items() if shard == i] for i in (0, 1)}
+    try:
+        for replica in replicas[:2]:  # the first of each shard leads
+            replica.process.start()
+            wait_for(f"{replica.name} to lead", replica.leads, 60)
+        for replica in replicas[2:]:
+            replica.process.start()
+        leader0, leader1, standby0, standby1 = replicas
+        wait_for("the standbys to serve metrics", lambda: bool(scrape(standby0.port)), 60)
+        wait_for("the standbys to serve metrics", lambda: bool(scrape(standby1.port)), 60)
+        assert not standby0.leads() and not standby1.leads()
+
+        names: dict[str, list[str]] = {}
+        for ns, cluster in clusters.items():
+            cluster.create(journey_manifest("ha-v1", delay="600s"))
+            names[ns] = enter(cluster, "ha-v1", count)
+
+        def all_in(phase: str, shard: int | None = None) -> bool:
+            return all(
+                set(clusters[ns].phases().values()) == {phase}
+                and len(clusters[ns].phases()) == count
+                for ns in (of_shard[shard] if shard is not None else namespaces)
+            )
+
+        wait_for("every participant Active", lambda: all_in("Active"), 180, interval=1)
+        assert (leader0.admitted(), leader1.admitted()) == (2 * count, 2 * count)
+        assert (standby0.admitted(), standby1.admitted()) == (0, 0)
+        jobs_before = {
+            ns: {j.metadata.name: j.metadata.uid for j in c.jobs("ha-v1")}
+            for ns, c in clusters.items()
+        }
+
+        for cluster in clusters.values():
+            cluster.patch_spec("journeys", "ha-v1", {"state": "stopped"})
+
+        def halted(shard: int) -> int:
+            phases = [p for ns in of_shard[shard] for p in clusters[ns].phases().values()]
+            return phases.count("Halted")
+
+        wait_for("shard 0's stop under way", lambda: halted(0) > 0, 60, interval=0.1)
+        leader0.process.kill()
+        halted_at_kill = halted(0)
+        assert halted_at_kill < 2 * count, "shard 0's leader finished the stop before the kill"
+
+        wait_for("shard 0's standby to lead", standby0.leads, 60)
+        wait_for("every participant Halted", lambda: all_in("Halted"), 180, interval=1)
+        for ns, cluster in clusters.items():
+            status = wait_for(
+                f"exact counts in {ns}",
+                lambda c=cluster: (
+                    (s := c.journey("ha-v1").get("status") or {})
+                    .get("participants", {})
+                    .get("halted")
+                    == count
+                    and s
+                ),
+                60,
+            )
+            assert status["phase"] == "Stopped", ns
+            assert status["participants"]["active"] == 0, ns
+            jobs = cluster.jobs("ha-v1")
+            # The same Jobs, one per participant, none created again by the standby.
+            assert {j.metadata.name: j.metadata.uid for j in jobs} == jobs_before[ns], ns
+            assert sorted(jobs_before[ns]) == sorted(names[ns]), ns
+            assert all(j.spec.suspend for j in jobs), ns
+            reporters = {
+                e.reporting_instance
+                for e in cluster.core.list_namespaced_event(ns).items
+                if e.reporting_component == "journeys.dev/operator"
+            }
+            # Only the shard's own replicas wrote Events there; shard 1 never changed hands.
+            expected = {leader0.name, standby0.name} if namespaces[ns] == 0 else {leader1.name}
+            assert reporters and reporters <= expected, (ns, reporters)
+        assert leader1.leads() and not standby1.leads()
+        assert all(r.process.process and r.process.process.poll() is None for r in replicas[1:])
+        print(f"shard 0 halted when its leader was killed: {halted_at_kill}/{2 * count}")
+    finally:
+        for replica in replicas:
+            replica.process.stop()
+            print(replica.name, replica.process.output()[-2000:])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import kopf
 import pytest
 
@@ -28,3 +30,9 @@ def test_webhooks_get_their_context_only_when_served() -> None:
     built = app.build(args, kopf.OperatorRegistry())
     assert built.admission.namespaces == ("team-a",)
     assert built.admission.serves("team-a") and not built.admission.serves("team-b")
+
+
+def test_kopf_per_object_memos_are_the_one_context() -> None:
+    """Kopf shallow-copies the memo for every object it sees; the copy must be the context."""
+    built = app.build(parse_args([]), kopf.OperatorRegistry())
+    assert copy.copy(built) is built

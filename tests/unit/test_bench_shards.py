@@ -18,12 +18,24 @@ def test_namespaces_spread_evenly_over_four_and_two_shards() -> None:
 def test_ratios_are_to_the_one_replica_run() -> None:
     runs = [
         {"shards": 1, "entry_seconds": 40, "halt_seconds": 30,
-         "entry_cpu_seconds": [20.0], "halt_cpu_seconds": [10.0]},
+         "entry_cpu_seconds": [20.0], "halt_cpu_seconds": [10.0],
+         "entry_watch_events": [{"participants": 200, "jobs": 400, "journeys": 4}],
+         "halt_watch_events": [{"participants": 100, "jobs": 200, "journeys": 4}]},
         {"shards": 2, "entry_seconds": 35, "halt_seconds": 28,
-         "entry_cpu_seconds": [12.0, 10.0], "halt_cpu_seconds": [6.0, 5.0]},
+         "entry_cpu_seconds": [12.0, 10.0], "halt_cpu_seconds": [6.0, 5.0],
+         "entry_watch_events": [{"participants": 200, "jobs": 220, "journeys": 4},
+                                {"participants": 200, "jobs": 180, "journeys": 4}],
+         "halt_watch_events": [{"participants": 100, "jobs": 90, "journeys": 4},
+                               {"participants": 100, "jobs": 110, "journeys": 4}]},
     ]  # fmt: skip
     one, two = summarize(runs)
     assert one["largest_replica_entry_cpu_over_one"] == 1.0
+    assert one["largest_replica_entry_events_over_one"] == 1.0
     assert two["largest_replica_entry_cpu_over_one"] == 0.6
     assert two["largest_replica_halt_cpu_over_one"] == 0.6
     assert two["all_replicas_cpu_over_one"] == 1.1
+    # Jobs divide between the shards; every replica receives every participant event.
+    assert two["largest_replica_job_events_over_one"] == 0.55
+    assert two["largest_replica_participant_events_over_one"] == 1.0
+    assert two["largest_replica_entry_events_over_one"] == round(424 / 604, 2)
+    assert two["largest_replica_halt_events_over_one"] == round(214 / 304, 2)

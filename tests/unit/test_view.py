@@ -3,39 +3,24 @@ per profile, the close gate, and the views built from raw bodies."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any
 
 from journeys.api import JourneyPhase, JourneyState, ParticipantPhase
 from journeys.core.participants import JobFacts, JobOutcome, JourneyFacts
 from journeys.view import (
+    By,
     FamilyMember,
-    Indexes,
+    ObjectIndex,
     OperatorState,
     ParticipantView,
-    indexes_from,
+    ViewStore,
     job_facts,
-    participant_index_keys,
     participant_view,
 )
 
 NS = "team"
 P = ParticipantPhase
-
-
-class FakeIndex:
-    """Kopf's index shape: key -> the values filed under it; iterating gives the keys."""
-
-    def __init__(self, entries: Iterable[tuple[Any, Any]] = ()) -> None:
-        self.store: dict[Any, list[Any]] = {}
-        for key, value in entries:
-            self.store.setdefault(key, []).append(value)
-
-    def get(self, key: Any, default: Any = None) -> Any:
-        return self.store.get(key, default)
-
-    def __iter__(self) -> Iterator[Any]:
-        return iter(self.store)
 
 
 def view(name: str, journey: str = "welcome-v1", profile: str | None = None, **kw: Any) -> Any:
@@ -45,15 +30,13 @@ def view(name: str, journey: str = "welcome-v1", profile: str | None = None, **k
 
 
 def state_of(*views: ParticipantView, family: Iterable[FamilyMember] = ()) -> OperatorState:
-    participants = FakeIndex((key, v) for v in views for key in participant_index_keys(v))
-    return OperatorState(
-        indexes=Indexes(
-            journeys=FakeIndex(),
-            family=FakeIndex(((NS, "welcome"), m) for m in family),
-            participants=participants,
-            jobs=FakeIndex([((NS, "with-job"), JobFacts(JobOutcome.SUCCEEDED))]),
-        )
-    )
+    store = ViewStore()
+    for v in views:
+        store.participant(v.uid, v)
+    for member in family:
+        store.family.put(f"uid-{member.name}", {(NS, "welcome"): member})
+    store.job("job-uid", (NS, "with-job"), JobFacts(JobOutcome.SUCCEEDED))
+    return OperatorState(indexes=store.indexes)
 
 
 def test_phase_of_prefers_our_own_write_until_the_watch_catches_up() -> None:
@@ -170,12 +153,35 @@ def test_views_from_raw_bodies() -> None:
     }
     built = participant_view(NS, "alice", body)
     assert (built.phase, built.owned, built.attributes) == (P.PENDING, True, {"plan": "pro"})
-    assert participant_view(NS, "alice", body) is built  # one view per watch event
-    assert participant_view(NS, "alice", dict(body)) is not built
     assert job_facts({"suspend": True}, {}) == JobFacts(JobOutcome.RUNNING, suspended=True)
     failed = {"conditions": [{"type": "Failed", "status": "True"}]}
     assert job_facts({}, failed).outcome == JobOutcome.FAILED
-    kwargs = {
-        f"{name}_index": FakeIndex() for name in ("journeys", "family", "participants", "jobs")
-    }
-    assert isinstance(indexes_from(kwargs), Indexes)
+
+
+def test_an_object_refiled_leaves_nothing_under_its_old_keys() -> None:
+    index: ObjectIndex[str, int] = ObjectIndex()
+    index.put("u1", {"a": 1, "b": 1})
+    index.put("u2", {"a": 2})
+    assert sorted(index.get("a")) == [1, 2] and index.get("b") == (1,)
+    index.put("u1", {"c": 3})
+    assert index.get("a") == (2,) and index.get("b") is None and index.get("c") == (3,)
+    index.remove("u2")
+    index.remove("unknown")
+    assert list(index) == ["c"] and index.get("a", ()) == ()
+
+
+def test_a_deletion_removes_the_object_from_every_index() -> None:
+    store = ViewStore()
+    alice = view("alice", profile="p-1")
+    store.participant("u-alice", alice)
+    store.job("u-job", (NS, "alice"), JobFacts())
+    state = OperatorState(indexes=store.indexes)
+    assert state.participant((NS, "alice")) == alice
+    assert state.participants_of((NS, "welcome-v1")) == [alice]
+    assert store.participants.get((By.PROFILE, NS, "p-1")) == (alice,)
+    store.deleted("u-alice")
+    store.deleted("u-job")
+    assert state.participant((NS, "alice")) is None
+    assert state.participants_of((NS, "welcome-v1")) == []
+    assert state.job((NS, "alice")) is None
+    assert list(store.participants) == [] and list(store.jobs) == []

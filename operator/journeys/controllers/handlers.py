@@ -1,10 +1,14 @@
-"""Kopf wiring: indexes that mirror the cluster, and watch events that feed the work queues.
+"""Kopf wiring: watch events file what they show in the view and feed the work queues.
 
-Handlers here decide nothing: they translate an event into "look at this key again". The
-reconcilers read the indexes, ask the core, and write. Only ``on.event`` handlers are used, so
-Kopf adds no finalizers and no progress annotations to the user's objects. They register when
-this module is imported (by ``journeys.app`` only); the manager they feed comes in Kopf's memo,
-which is the application context built by ``journeys.app``.
+Handlers here decide nothing: they file the object's facts in the operator's own indexes
+(``view.store``, not ``@kopf.index``: docs/scaling.md says why) and translate the event into
+"look at this key again". The reconcilers read the view, ask the core, and write. Only
+``on.event`` handlers are used, so Kopf adds no finalizers and no progress annotations to the
+user's objects. The handlers are ``async`` although they never await: Kopf runs a sync
+handler in its thread pool, and at thousands of participants those hand-offs were a large
+share of the operator's CPU (docs/benchmarks.md). They register when this module is imported
+(by ``journeys.app`` only); the manager they feed comes in Kopf's memo, which is the
+application context built by ``journeys.app``.
 """
 
 from __future__ import annotations
@@ -23,7 +27,8 @@ from journeys.api import (
     ParticipantPhase,
 )
 from journeys.controllers.manager import Manager
-from journeys.view import indexes_from, job_facts, participant_index_keys, participant_view
+from journeys.runtime import metrics
+from journeys.view import job_facts, participant_view
 from journeys.view.objects import family_key, family_member, journey_entry
 
 
@@ -34,52 +39,27 @@ class Operator(Protocol):
     def manager(self) -> Manager: ...
 
 
-# --- indexes: the operator's in-memory view of the cluster -------------------------------------
-#
-# Index handlers are ``async`` although they never await: Kopf runs a sync handler in its thread
-# pool, and at thousands of participants those thread hand-offs (several per watch event) were
-# a large share of the operator's CPU (docs/benchmarks.md).
-
-
-@kopf.index(GROUP, VERSION, JOURNEY_PLURAL)
-async def journeys_index(
-    *, namespace: str | None, name: str, body: kopf.Body, **_: Any
-) -> dict[Any, Any]:
-    return {(namespace, name): journey_entry(body)}
-
-
-@kopf.index(GROUP, VERSION, JOURNEY_PLURAL)
-async def family_index(
-    *, namespace: str | None, name: str, spec: kopf.Spec, status: kopf.Status, **_: Any
-) -> dict[Any, Any]:
-    return {family_key(namespace or "", name, spec): family_member(name, spec, status)}
-
-
-@kopf.index(GROUP, VERSION, PARTICIPANT_PLURAL)
-async def participants_index(
-    *, namespace: str | None, name: str, body: kopf.Body, **_: Any
-) -> dict[Any, Any]:
-    view = participant_view(namespace or "", name, body)
-    return dict.fromkeys(participant_index_keys(view), view)
-
-
-@kopf.index("batch", "v1", "jobs", labels={LABEL_PARTICIPANT: kopf.PRESENT})
-async def jobs_index(
-    *, namespace: str | None, labels: kopf.Labels, status: kopf.Status, spec: kopf.Spec, **_: Any
-) -> dict[Any, Any]:
-    return {(namespace, labels[LABEL_PARTICIPANT]): job_facts(spec, status)}
-
-
-# --- watch events: each only says which keys to look at again -----------------------------------
-
-
 @kopf.on.event(GROUP, VERSION, JOURNEY_PLURAL)
 async def journey_changed(
-    *, namespace: str | None, name: str, spec: kopf.Spec, memo: Operator, **kwargs: Any
+    *,
+    type: str | None,
+    namespace: str | None,
+    name: str,
+    uid: str,
+    body: kopf.Body,
+    spec: kopf.Spec,
+    status: kopf.Status,
+    memo: Operator,
+    **_: Any,
 ) -> None:
+    metrics.watch_event(JOURNEY_PLURAL)
     manager = memo.manager
-    manager.capture(indexes_from(kwargs))
     key = (namespace or "", name)
+    if type == "DELETED":
+        manager.store.deleted(uid)
+    else:
+        member = family_member(name, spec, status)
+        manager.store.journey(uid, key, family_key(key[0], name, spec), journey_entry(body), member)
     if spec.get("state", JourneyState.LIVE.value) != JourneyState.LIVE.value:
         manager.state.close_gate(key)
     if manager.owns(key[0]):
@@ -89,18 +69,23 @@ async def journey_changed(
 @kopf.on.event(GROUP, VERSION, PARTICIPANT_PLURAL)
 async def participant_changed(
     *,
-    type: str,
+    type: str | None,
     namespace: str | None,
     name: str,
+    uid: str,
     body: kopf.Body,
     memo: Operator,
-    **kwargs: Any,
+    **_: Any,
 ) -> None:
+    metrics.watch_event(PARTICIPANT_PLURAL)
     manager = memo.manager
-    manager.capture(indexes_from(kwargs))
     view = participant_view(namespace or "", name, body)
     state = manager.state
     deleted = type == "DELETED"
+    if deleted:
+        manager.store.deleted(uid)
+    else:
+        manager.store.participant(uid, view)
     state.observe_participant(view, deleted)
     if not manager.owns(view.namespace):
         return  # another shard's: in the view (for admission), not reconciled here
@@ -111,8 +96,21 @@ async def participant_changed(
 
 @kopf.on.event("batch", "v1", "jobs", labels={LABEL_PARTICIPANT: kopf.PRESENT})
 async def job_changed(
-    *, namespace: str | None, labels: kopf.Labels, memo: Operator, **kwargs: Any
+    *,
+    type: str | None,
+    namespace: str | None,
+    uid: str,
+    labels: kopf.Labels,
+    spec: kopf.Spec,
+    status: kopf.Status,
+    memo: Operator,
+    **_: Any,
 ) -> None:
+    metrics.watch_event("jobs")
     manager = memo.manager
-    manager.capture(indexes_from(kwargs))
-    manager.participants.add((namespace or "", labels[LABEL_PARTICIPANT]))
+    participant = (namespace or "", labels[LABEL_PARTICIPANT])
+    if type == "DELETED":
+        manager.store.deleted(uid)
+    else:
+        manager.store.job(uid, participant, job_facts(spec, status))
+    manager.participants.add(participant)

@@ -1,15 +1,14 @@
 """Whether this replica's view of the cluster is complete: admission answers only from one that is.
 
-Kopf fills its indexes from a first listing of every watched resource and calls the first watch
-handler only once all of them are complete; that call hands the indexes to the manager, and from
-then on the view is complete for the life of the process. Kopf serves admission requests before
-that. An entry admitted from a half-listed view could pass a capacity or one-version-per-profile
-check it should fail, and a deletion could pass with participants still inside, so until then
-those answers are refused as retryable (HTTP 503) and readiness says not ready.
-
-Nothing to list produces no watch event at all, so a replica still waiting lists each watched
-resource once, as Kopf does (its selectors, its namespaces), one item each: when all are empty,
-the empty view is the complete one.
+The watch handlers fill the view (``journeys.view.store``) from Kopf's first listing and the
+watch after it. Kopf serves admission requests and calls handlers before that listing is over.
+An entry admitted from a half-listed view could pass a capacity or one-version-per-profile
+check it should fail, a deletion could pass with participants still inside, and a reconciler
+could act on a journey whose participants are not all known yet. So at start-up the replica
+lists every watched resource itself, exactly where and as Kopf watches it (namespaces, label
+and shard selectors), by pages and metadata only; the view is complete once it has received
+every object of that listing. Until then admission answers are refused as retryable (HTTP
+503), readiness says not ready and the work queues do not start.
 """
 
 from __future__ import annotations
@@ -20,39 +19,40 @@ from typing import Any, Final, Protocol
 
 from journeys.runtime.kopf_namespaces import matches_any
 from journeys.runtime.kopf_settings import WATCHED, Watched
+from journeys.runtime.sharding import Shard
 
 INCOMPLETE: Final = (
     "This journeys-operator replica is still loading its view of the cluster (the first "
     "listing of journeys, participants and their Jobs), so it cannot check this request yet. "
     "Nothing was changed; retry in a few seconds."
 )
+#: Objects per page of the start-up listing: bounded memory whatever the cluster's size.
+PAGE: Final = 500
+#: Only the objects' metadata (uids), not their bodies.
+METADATA_ONLY: Final = "application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io"
 
 
 class Requester(Protocol):
     """The part of ``journeys.runtime.kube.Kube`` used here."""
 
     async def request(
-        self, method: str, path: str, body: Any = None, query: dict[str, str] | None = None
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        query: dict[str, str] | None = None,
+        content_type: str = ...,
+        accept: str = ...,
     ) -> dict[str, Any]: ...
 
 
-async def nothing_to_list(
-    kube: Requester, namespaces: Sequence[str] = (), watched: Sequence[Watched] = WATCHED
-) -> bool:
-    """Whether every watched resource is empty where the operator watches (``--namespace``).
-
-    Any failure (a resource this replica may not list yet, the API server unreachable) means:
-    not known to be empty; the callers refuse rather than wait on it.
-    """
-    try:
-        return await _nothing_to_list(kube, namespaces, watched)
-    except Exception:  # any failure means: not known to be empty
-        return False
-
-
-async def _nothing_to_list(
-    kube: Requester, namespaces: Sequence[str], watched: Sequence[Watched]
-) -> bool:
+async def listed_uids(
+    kube: Requester,
+    namespaces: Sequence[str] = (),
+    shard: Shard | None = None,
+    watched: Sequence[Watched] = WATCHED,
+) -> set[str]:
+    """The uids of every object the operator watches, where it watches (``--namespace``)."""
     scopes: list[str | None] = [None]
     if namespaces and not any(set(pattern) & set("*?[]!,") for pattern in namespaces):
         scopes = list(namespaces)
@@ -60,14 +60,23 @@ async def _nothing_to_list(
         found = await kube.request("GET", "/api/v1/namespaces")
         names = [str(item["metadata"]["name"]) for item in found.get("items") or []]
         scopes = [name for name in names if matches_any(name, namespaces)]
+    uids: set[str] = set()
     for resource in watched:
+        query = resource.query()
+        if resource.sharded and shard is not None:
+            query["shardSelector"] = shard.selector
         for scope in scopes:
-            page = await kube.request(
-                "GET", resource.path(scope), query={**resource.query(), "limit": "1"}
-            )
-            if page.get("items"):
-                return False
-    return True
+            page: dict[str, Any] = {"metadata": {"continue": ""}}
+            while True:
+                token = str((page.get("metadata") or {}).get("continue") or "")
+                paged = {**query, "limit": str(PAGE), **({"continue": token} if token else {})}
+                page = await kube.request(
+                    "GET", resource.path(scope), query=paged, accept=METADATA_ONLY
+                )
+                uids.update(str(item["metadata"]["uid"]) for item in page.get("items") or [])
+                if not (page.get("metadata") or {}).get("continue"):
+                    break
+    return uids
 
 
 class QuietWhileLoading(logging.Filter):

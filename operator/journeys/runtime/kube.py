@@ -74,8 +74,9 @@ class Kube:
         body: Any = None,
         query: dict[str, str] | None = None,
         content_type: str = "application/json",
+        accept: str = "application/json",
     ) -> dict[str, Any]:
-        data = await self.raw(method, path, body, query, content_type)
+        data = await self.raw(method, path, body, query, content_type, accept)
         payload: dict[str, Any] = json.loads(data) if data else {}
         return payload
 
@@ -86,9 +87,10 @@ class Kube:
         body: Any = None,
         query: dict[str, str] | None = None,
         content_type: str = "application/json",
+        accept: str = "application/json",
     ) -> bytes:
         """The response body as sent: a watch's is one JSON event per line."""
-        headers = {"Accept": "application/json"}
+        headers = {"Accept": accept}
         if body is not None:
             headers["Content-Type"] = content_type
         params = [(k, v) for k, v in (query or {}).items()]

@@ -71,6 +71,12 @@ DRAIN_DURATION = Histogram(
     ["outcome"],
     buckets=_DURATION_BUCKETS,
 )
+WATCH_EVENTS = Counter(
+    f"{PREFIX}_watch_events",
+    "Watch events this replica received, by resource. Sharded replicas each receive their "
+    "shard's Jobs; every replica receives every journey and participant (docs/scaling.md).",
+    ["resource"],
+)
 RECONCILE_ERRORS = Counter(
     f"{PREFIX}_reconcile_errors",
     "Reconciles that raised and were retried with backoff, by work queue.",
@@ -87,6 +93,10 @@ def entry_admitted(namespace: str) -> None:
 
 def entry_refused(namespace: str, reason: str, source: str = "operator") -> None:
     ENTRIES_REFUSED.labels(namespace=namespace, reason=reason or "Unknown", source=source).inc()
+
+
+def watch_event(resource: str) -> None:
+    WATCH_EVENTS.labels(resource=resource).inc()
 
 
 def reconcile_failed(queue: str) -> None:

@@ -14,34 +14,10 @@ from journeys.api import (
     parse_enum,
 )
 from journeys.core.participants import JobFacts, JobOutcome
-from journeys.view.state import FamilyMember, Index, Indexes, ParticipantView
-
-
-class _LastView:
-    """The last participant body seen and its view.
-
-    Kopf calls the participants index and the event handler one after the other with the same
-    body object, so each watch event builds one view instead of two.
-    """
-
-    body: object = None
-    view: ParticipantView | None = None
-
-
-_last = _LastView()
+from journeys.view.state import FamilyMember, ParticipantView
 
 
 def participant_view(namespace: str, name: str, body: Mapping[str, Any]) -> ParticipantView:
-    """The participant's view; the handlers of one watch event share one (immutable) object."""
-    last = _last.view
-    if body is _last.body and last is not None and (last.namespace, last.name) == (namespace, name):
-        return last
-    view = _participant_view(namespace, name, body)
-    _last.body, _last.view = body, view
-    return view
-
-
-def _participant_view(namespace: str, name: str, body: Mapping[str, Any]) -> ParticipantView:
     spec = body.get("spec", {})
     status = body.get("status", {})
     owners = body.get("metadata", {}).get("ownerReferences") or []
@@ -88,11 +64,3 @@ def job_facts(spec: Mapping[str, Any], status: Mapping[str, Any]) -> JobFacts:
         else JobOutcome.RUNNING
     )
     return JobFacts(outcome=outcome, suspended=bool(spec.get("suspend")))
-
-
-def indexes_from(kwargs: Mapping[str, Any]) -> Indexes:
-    """Kopf hands every ``@kopf.index`` to every resource handler, admission ones included."""
-    indexes: dict[str, Index] = {
-        field: kwargs[f"{field}_index"] for field in ("journeys", "family", "participants", "jobs")
-    }
-    return Indexes(**indexes)

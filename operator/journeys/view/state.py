@@ -1,7 +1,7 @@
-"""What the operator knows between events: Kopf's indexes plus its own writes.
+"""What the operator knows between events: its indexes of the cluster plus its own writes.
 
-Kopf indexes are filled from watches before any handler runs, so they are the operator's view
-of the cluster without listing. They lag our own writes by one watch event, so the state also
+The indexes (``view.store``) are filled from watch events, so they are the operator's view of
+the cluster without listing. They lag our own writes by one watch event, so the state also
 remembers what this process wrote (read-your-writes) and which journeys it has seen close:
 once a journey is in ``closed``, no Job is ever created for it again by this process.
 """
@@ -30,7 +30,7 @@ _PHASE_ORDER = {
 
 
 class Index(Protocol):
-    """The part of ``kopf.Index`` used here: key -> the values of every object under it."""
+    """How the view is read: key -> the values of every object under it (``view.store``)."""
 
     def get(self, key: Any, default: Any = None) -> Any: ...
     def __iter__(self) -> Iterator[Any]: ...
@@ -65,7 +65,7 @@ class FamilyMember:
 
 @dataclass
 class Indexes:
-    """Kopf's live index objects, captured from the first handler call."""
+    """The four indexes of the view, filled by the watch handlers (``view.store``)."""
 
     journeys: Index  # (ns, name) -> journey body
     family: Index  # (ns, family) -> FamilyMember
@@ -74,11 +74,7 @@ class Indexes:
 
 
 class By(Enum):
-    """How the one participants index is keyed: each view is filed under all three.
-
-    One index handler filing a view three times costs a third of three handlers, each filing it
-    once: Kopf's per-handler overhead was a large share of the operator's CPU (benchmarks.md).
-    """
+    """How the one participants index is keyed: each view is filed under all three."""
 
     NAME = "name"
     JOURNEY = "journey"
@@ -110,7 +106,7 @@ class OperatorState:
 
     @property
     def ready(self) -> Indexes:
-        assert self.indexes is not None, "indexes are captured before the queues start"
+        assert self.indexes is not None, "the manager gives the state its indexes"
         return self.indexes
 
     # --- reads ------------------------------------------------------------------------------

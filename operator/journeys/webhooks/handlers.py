@@ -1,7 +1,7 @@
 """Kopf admission handlers: read the operator's in-memory view, ask ``core.admission``, answer.
 
 No API call is made while answering: the journey, its participants and its family come from the
-same Kopf indexes and manager state the reconcilers use, which keeps an admission to a
+same indexes and manager state the reconcilers use, which keeps an admission to a
 dictionary lookup or two (and the operator and the webhook agreeing on every fact). The one
 exception is the admission policies' check where the API server cannot run them
 (:mod:`journeys.webhooks.access`: SubjectAccessReviews). Handlers have no side effects, so
@@ -38,10 +38,10 @@ from journeys.core.admission import (
 from journeys.core.mutations import Mutation, journey_mutation, participant_mutation
 from journeys.core.participants import IN_FLIGHT_PHASES, JourneyFacts
 from journeys.runtime import metrics
-from journeys.runtime.completeness import INCOMPLETE, nothing_to_list
+from journeys.runtime.completeness import INCOMPLETE
 from journeys.runtime.kopf_namespaces import matches_any
 from journeys.runtime.kube import Kube, KubeError
-from journeys.view import Indexes, Key, OperatorState, indexes_from, participant_view
+from journeys.view import Key, OperatorState, participant_view
 from journeys.webhooks.access import AccessCheck, AccessChecks, webhook_checks
 from journeys.webhooks.table import (
     MUTATE_JOURNEY,
@@ -62,7 +62,7 @@ class AdmissionContext:
 
     ``namespaces`` are the operator's ``--namespace`` patterns (empty: all): outside them the
     indexes know nothing, so the webhook has no opinion there. ``index_grace`` is how long after
-    start-up a request waits for Kopf's first listing before it is refused; ``journey_grace``
+    start-up a request waits for the view to be complete before it is refused; ``journey_grace``
     bounds the wait for a journey that was created a moment before its participants
     (``kubectl apply -f dir/``) to reach the index.
     ``access_checks`` says whether the webhook also checks the admission policies' permissions.
@@ -94,7 +94,8 @@ class OperatorView(Protocol):
     def state(self) -> OperatorState: ...
     @property
     def kube(self) -> Kube: ...
-    def capture(self, indexes: Indexes) -> None: ...
+    @property
+    def complete(self) -> bool: ...
     def journey_facts(self, key: Key) -> JourneyFacts | None: ...
 
 
@@ -219,13 +220,13 @@ async def validate_journey(
         version = spec.get("version")
         if family is None or not isinstance(version, int):
             return  # the CRD schema and its CEL rules explain these
-        state = await _state(memo, kwargs)
+        state = await _state(memo)
         siblings = [Sibling(m.name, m.version) for m in state.family_members(ns, family)]
         verdict = journey_create_verdict(name, family, version, siblings)
     elif operation == "UPDATE" and old is not None:
         verdict = await _journey_update(memo, kwargs, ns, name, old, spec)
     elif operation == "DELETE":
-        manager = await _manager(memo, kwargs)
+        manager = await _manager(memo)
         effective = _effective(manager, (ns, name), body)
         username = userinfo.get("username", "")
         verdict = journey_delete_verdict(name, effective, username, namespace=ns)
@@ -245,7 +246,7 @@ async def _journey_update(
     old: kopf.Body,
     new_spec: Mapping[str, Any],
 ) -> Verdict:
-    manager = await _manager(memo, kwargs)
+    manager = await _manager(memo)
     old_spec = _mapping(old.get("spec"))
     family = family_of(name, old_spec) or name
     effective = _effective(manager, (namespace, name), old)
@@ -306,7 +307,7 @@ async def mutate_participant(
     spec = _mapping(body.get("spec"))
     journey_meta = None
     if isinstance(spec.get("journey"), str):
-        state = await _state(memo, kwargs)
+        state = await _state(memo)
         journey_body = state.journey_body((namespace or "", spec["journey"]))
         if journey_body is not None:
             journey_meta = ObjectMeta.model_validate(journey_body.get("metadata") or {})
@@ -330,7 +331,7 @@ async def validate_participant(
     journey = _mapping(body.get("spec")).get("journey")
     if not isinstance(journey, str) or not journey:
         return  # the CRD schema requires it
-    manager = await _manager(memo, kwargs)
+    manager = await _manager(memo)
     key = (ns, journey)
     dryrun = bool(kwargs.get("dryrun"))
     journey_body = await _wait_for_journey(manager.state, key, context.journey_grace)
@@ -374,29 +375,25 @@ async def _poll(probe: Callable[[], T | None], deadline: float, interval: float)
 # --- The operator's view -------------------------------------------------------------------------
 
 
-async def _manager(memo: Admitting, kwargs: Mapping[str, Any]) -> OperatorView:
+async def _manager(memo: Admitting) -> OperatorView:
     """The operator's view, once it is complete; until then a retryable refusal (503).
 
-    Kopf serves admissions while its indexes are still being filled by the first listing, and
-    calls the first watch handler only once every index is complete; that call hands the
-    indexes to the manager. A request in between waits up to ``index_grace`` after start-up,
-    then is refused (:mod:`journeys.runtime.completeness`), unless there is nothing to list at
-    all: then no event will ever come, and the empty indexes are the complete view.
+    Kopf serves admissions while the first listing is still filling the view. A request in
+    between waits up to ``index_grace`` after start-up, then is refused
+    (:mod:`journeys.runtime.completeness`).
     """
     manager = memo.manager
-    if manager.state.indexes is None:
+    if not manager.complete:
         context = memo.admission
         deadline = context.started + context.index_grace
-        await _poll(lambda: manager.state.indexes, deadline, 0.05)
-        if manager.state.indexes is None:
-            if not await nothing_to_list(manager.kube, context.namespaces):
-                raise kopf.AdmissionError(INCOMPLETE, code=503)
-            manager.capture(indexes_from(kwargs))
+        await _poll(lambda: manager.complete or None, deadline, 0.05)
+        if not manager.complete:
+            raise kopf.AdmissionError(INCOMPLETE, code=503)
     return manager
 
 
-async def _state(memo: Admitting, kwargs: Mapping[str, Any]) -> OperatorState:
-    return (await _manager(memo, kwargs)).state
+async def _state(memo: Admitting) -> OperatorState:
+    return (await _manager(memo)).state
 
 
 # --- Answers -------------------------------------------------------------------------------------
