@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -16,6 +17,22 @@ from kubernetes.client.rest import ApiException
 from journeys.api import API_VERSION, GROUP, VERSION
 
 T = TypeVar("T")
+
+#: Runs argv[1:] with SIGINT at its default disposition, as a terminal would start it.
+_DEFAULT_SIGINT = (
+    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+    "os.execv(sys.argv[1], sys.argv[1:])"
+)
+
+
+def as_from_a_terminal(command: list[str]) -> list[str]:
+    """``command`` started with SIGINT at its default, whatever this process inherited.
+
+    A non-interactive shell starts background jobs (``make test &``, some CI runners) with SIGINT
+    ignored; children inherit that, and a Python program started with SIGINT ignored never gets
+    a KeyboardInterrupt. A test of what Ctrl-C does must not depend on how pytest was started.
+    """
+    return [sys.executable, "-c", _DEFAULT_SIGINT, *command]
 
 
 def job_template(delay: str = "20s", fail: bool = False) -> dict[str, Any]:

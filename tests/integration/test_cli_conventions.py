@@ -19,6 +19,7 @@ import yaml
 from tests.integration.support import (
     Cluster,
     OperatorProcess,
+    as_from_a_terminal,
     journey_manifest,
     wait_for,
 )
@@ -117,7 +118,7 @@ def test_interrupt_at_the_prompt_changes_nothing(
 ) -> None:
     cluster.create(journey_manifest("ask-v1"))
     process = subprocess.Popen(
-        [str(PLUGIN), "stop", "ask-v1", "-n", namespace],
+        as_from_a_terminal([str(PLUGIN), "stop", "ask-v1", "-n", namespace]),
         stdin=subprocess.PIPE,
         stderr=subprocess.PIPE,
         stdout=subprocess.PIPE,

@@ -32,6 +32,7 @@ from tests.integration.conftest import Kubectl
 from tests.integration.support import (
     Cluster,
     OperatorProcess,
+    as_from_a_terminal,
     journey_manifest,
     participant_manifest,
     wait_for,
@@ -76,7 +77,7 @@ class Dashboard:
 
 def start_dashboard(kubeconfig: str, *args: str) -> Dashboard:
     process = subprocess.Popen(
-        [str(PLUGIN), "dashboard", "--no-browser", "--port", "0", *args],
+        as_from_a_terminal([str(PLUGIN), "dashboard", "--no-browser", "--port", "0", *args]),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
