@@ -91,7 +91,12 @@ class App:
 
     async def start(self) -> None:
         """The manager first: leadership pauses or resumes its queues, metrics report it."""
-        manager = Manager(kube=await Kube.connect(), options=self.manager_options)
+        options = self.manager_options
+        # One connection per reconcile worker, a few for the webhooks: each TLS connection
+        # holds a 128 KiB read buffer, and a larger pool was filled (130 of 128 seen) for no
+        # throughput (docs/benchmarks.md).
+        pool = options.participant_concurrency + options.journey_concurrency + 8
+        manager = Manager(kube=await Kube.connect(pool_size=pool), options=options)
         self.started = manager
         manager.start()
         if self.peering_options.name is not None:
