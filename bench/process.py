@@ -29,6 +29,7 @@ class OperatorProcess:
         env: Mapping[str, str] | None = None,
         module: str = "journeys",
     ) -> None:
+        self.namespace = namespace
         self.env = {**os.environ, **(env or {})}  # e.g. KUBECONFIG of another identity
         self.args = [
             sys.executable,
@@ -74,17 +75,7 @@ class Operator(OperatorProcess):
     """The tests' operator process (``python -m journeys --namespace NS``), plus what the
     benchmarks read of it: its pid for RSS and profiling, and when it started."""
 
-    def __init__(
-        self,
-        namespace: str,
-        *extra: str,
-        env: Mapping[str, str] | None = None,
-        module: str = "journeys",
-    ) -> None:
-        super().__init__(namespace, *extra, env=env, module=module)
-        self.namespace = namespace
-        self.extra = extra
-        self.started_at = 0.0
+    started_at: float = 0.0  # monotonic, set by start()
 
     def start(self) -> Operator:
         self.started_at = time.monotonic()
