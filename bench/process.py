@@ -9,12 +9,17 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
+
+from prometheus_client.parser import text_string_to_metric_families
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -120,3 +125,31 @@ class Profiler:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(timeout)
+
+
+# --- the operator's metrics endpoint ------------------------------------------------------------
+
+
+def free_port() -> int:
+    """A loopback port free now, for an operator's metrics or health endpoint."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def scrape(port: int) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    """Every sample of the endpoint: (name, labels) -> value; empty while it does not answer."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+            text = response.read().decode()
+    except OSError:
+        return {}
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def sample(samples: dict[Any, float], name: str, **labels: str) -> float | None:
+    return samples.get((name, frozenset(labels.items())))

@@ -19,14 +19,10 @@ import asyncio
 import functools
 import json
 import logging
-import socket
 import time
-import urllib.request
 import uuid
 from datetime import UTC, datetime
 from typing import Any
-
-from prometheus_client.parser import text_string_to_metric_families
 
 from bench.client import MERGE_PATCH, Api, bounded, default_kubeconfig
 from bench.cpu import cpu_seconds
@@ -37,7 +33,7 @@ from bench.objects import (
     participant_manifest,
     participants_path,
 )
-from bench.process import ROOT, Operator
+from bench.process import ROOT, Operator, free_port, scrape
 from bench.scale import NAMESPACE_LABEL
 from journeys.runtime.sharding import shard_of
 
@@ -77,7 +73,7 @@ async def run_shards(api: Api, shards: int, participants: int) -> dict[str, Any]
         watch = [arg for ns in namespaces[1:] for arg in ("--namespace", ns)]
         sharded = ["--shards", str(shards)] if shards > 1 else []
         started = time.monotonic()
-        ports = [_free_port() for _ in range(shards)]
+        ports = [free_port() for _ in range(shards)]
         for index, port in enumerate(ports):
             index_args = ["--shard-index", str(index)] if shards > 1 else []
             metrics = ["--metrics-port", str(port)]
@@ -123,26 +119,14 @@ async def run_shards(api: Api, shards: int, participants: int) -> dict[str, Any]
             await api.delete_namespace(namespace, 900)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 async def _watch_events(port: int) -> dict[str, int]:
     """The replica's ``journeys_watch_events_total`` by resource, from its metrics endpoint."""
-
-    def scrape() -> str:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=30) as answer:
-            return str(answer.read().decode())
-
-    found: dict[str, int] = {}
-    for family in text_string_to_metric_families(await asyncio.to_thread(scrape)):
-        if family.name == "journeys_watch_events":
-            for sample in family.samples:
-                if sample.name.endswith("_total"):
-                    found[sample.labels["resource"]] = int(sample.value)
-    return found
+    samples = await asyncio.to_thread(scrape, port)
+    return {
+        dict(labels)["resource"]: int(value)
+        for (name, labels), value in samples.items()
+        if name == "journeys_watch_events_total"
+    }
 
 
 async def _phase(

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from bench.process import free_port
 from hack import image as hack_image
 from kubernetes import client
 
@@ -37,7 +38,7 @@ from tests.integration.support import (
     wait_for,
     webhooks_answer,
 )
-from tests.integration.test_install import find, free_port, rendered
+from tests.integration.test_install import find, rendered
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
 

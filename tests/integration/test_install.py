@@ -11,17 +11,15 @@
 from __future__ import annotations
 
 import json
-import socket
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from bench.process import free_port, sample, scrape
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
-from prometheus_client.parser import text_string_to_metric_families
 
 from tests.integration.conftest import TEST_NAMESPACE_LABEL, Kubectl
 from tests.integration.support import (
@@ -64,30 +62,6 @@ def all_in(cluster: Cluster, names: list[str], phase: str) -> bool:
 
 def phase_of(cluster: Cluster, journey: str) -> str:
     return str((cluster.journey(journey).get("status") or {}).get("phase", ""))
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def scrape(port: int) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
-    """Every sample of the endpoint: (name, labels) -> value; empty while it does not answer."""
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
-            text = response.read().decode()
-    except OSError:
-        return {}
-    return {
-        (sample.name, frozenset(sample.labels.items())): sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-    }
-
-
-def sample(samples: dict[Any, float], name: str, **labels: str) -> float | None:
-    return samples.get((name, frozenset(labels.items())))
 
 
 # --- (a) the manifests apply ---------------------------------------------------------------------

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 import yaml
-from bench.process import OperatorProcess
+from bench.process import OperatorProcess, free_port, sample, scrape
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
@@ -41,10 +41,7 @@ from tests.integration.test_install import (
     MANIFESTS,
     enter,
     find,
-    free_port,
     rendered,
-    sample,
-    scrape,
 )
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]

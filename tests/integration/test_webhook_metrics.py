@@ -8,6 +8,7 @@ A server-side dry run enters no one, so it is not counted.
 from __future__ import annotations
 
 import pytest
+from bench.process import free_port, sample, scrape
 from kubernetes import client
 
 from journeys.webhooks.configurations import dev_configuration_name
@@ -20,7 +21,6 @@ from tests.integration.support import (
     wait_for,
     webhooks_answer,
 )
-from tests.integration.test_install import free_port, sample, scrape
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
 

@@ -66,15 +66,15 @@ async def listed_uids(
         if resource.sharded and shard is not None:
             query["shardSelector"] = shard.selector
         for scope in scopes:
-            page: dict[str, Any] = {"metadata": {"continue": ""}}
+            token = ""
             while True:
-                token = str((page.get("metadata") or {}).get("continue") or "")
                 paged = {**query, "limit": str(PAGE), **({"continue": token} if token else {})}
                 page = await kube.request(
                     "GET", resource.path(scope), query=paged, accept=METADATA_ONLY
                 )
                 uids.update(str(item["metadata"]["uid"]) for item in page.get("items") or [])
-                if not (page.get("metadata") or {}).get("continue"):
+                token = str((page.get("metadata") or {}).get("continue") or "")
+                if not token:
                     break
     return uids
 
